@@ -1,0 +1,67 @@
+import type { Config } from '../config/index.ts';
+
+/** What the node returns once started; `stop()` resolves when everything is closed. */
+export interface RunningNode {
+  stop(): Promise<void>;
+}
+
+export type StartNode = (config: Config) => Promise<RunningNode>;
+
+/**
+ * Everything a command touches outside itself, so that tests run commands in process with
+ * their own streams, environment, node and signals.
+ */
+export interface CliContext {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  loadStartNode(): Promise<StartNode>;
+  /** Resolves with the first shutdown signal. */
+  waitForShutdown(): Promise<string>;
+}
+
+/** The exit codes scripts may rely on. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+/** A usage or configuration error: nothing was started. */
+export const EXIT_USAGE = 2;
+
+// A variable specifier keeps tsc from resolving src/node.ts, which the lead adds later.
+const NODE_MODULE = '../node.ts';
+
+async function importStartNode(): Promise<StartNode> {
+  const loaded: unknown = await import(NODE_MODULE);
+  if (
+    typeof loaded === 'object' &&
+    loaded !== null &&
+    'startNode' in loaded &&
+    typeof loaded.startNode === 'function'
+  ) {
+    return loaded.startNode as StartNode;
+  }
+  throw new Error(`${NODE_MODULE} does not export startNode`);
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    // Listening once: a second Ctrl-C during a slow stop gets Node's default, an immediate exit.
+    const onSignal = (signal: string): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** The context of the real process. */
+export function processContext(): CliContext {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    loadStartNode: importStartNode,
+    waitForShutdown: waitForSignal,
+  };
+}
