@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  createLogger,
+  createTelemetry,
+  noopTelemetry,
+  observe,
+  recordingTelemetry,
+  withSpan,
+} from '../../../src/telemetry/index.ts';
+
+test('noop telemetry: metrics are a real registry without process metrics', async () => {
+  const { metrics } = noopTelemetry();
+  metrics.maintenanceCycles.inc({ motive: 'too_few' });
+  metrics.maintenanceCycles.inc({ motive: 'too_few' });
+  metrics.connections.set({ direction: 'inbound' }, 3);
+  const cycles = await metrics.maintenanceCycles.get();
+  assert.equal(cycles.values.find((v) => v.labels.motive === 'too_few')?.value, 2);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /meshkeeper_connections\{direction="inbound"\} 3/);
+  assert.equal(text.includes('process_cpu'), false);
+  assert.equal(text.includes('nodejs_'), false);
+});
+
+test('noop telemetry: each call has its own registry (several nodes per process)', async () => {
+  const a = noopTelemetry();
+  const b = noopTelemetry();
+  a.metrics.persist.inc({ result: 'ok' });
+  assert.equal((await b.metrics.persist.get()).values.length, 0);
+});
+
+test('noop telemetry: logs nothing and spans record nothing', async () => {
+  const t = noopTelemetry();
+  t.log.error('not written anywhere');
+  await withSpan(t.tracer, 'x', {}, (span) => assert.equal(span.isRecording(), false));
+});
+
+test('observe: inside a sampled span the histogram keeps it as exemplar; outside, none', async () => {
+  const t = recordingTelemetry();
+  let traceId = '';
+  await withSpan(t.tracer, 'wire.handshake', {}, (span) => {
+    traceId = span.spanContext().traceId;
+    observe(t.metrics.handshakeDuration, { direction: 'outbound' }, 0.02);
+  });
+  observe(t.metrics.handshakeDuration, { direction: 'inbound' }, 0.02);
+  const text = await t.metrics.registry.metrics();
+  const outbound = text.split('\n').filter((l) => l.includes('direction="outbound"'));
+  const inbound = text.split('\n').filter((l) => l.includes('direction="inbound"'));
+  assert.ok(outbound.some((l) => l.includes(`trace_id="${traceId}"`)));
+  assert.equal(
+    inbound.some((l) => l.includes('trace_id')),
+    false,
+  );
+  assert.match(text, /meshkeeper_handshake_duration_seconds_count\{direction="inbound"\} 1/);
+});
+
+test('exemplar histograms: the positional observe that prom-client breaks is a type error', () => {
+  const { metrics } = noopTelemetry();
+  // @ts-expect-error with exemplars on, prom-client throws on observe(labels, value)
+  assert.throws(() => metrics.handshakeDuration.observe({ direction: 'inbound' }, 1));
+  metrics.keepAliveRtt.observe({ value: 0.01 });
+  metrics.handshakeDuration.labels({ direction: 'inbound' }).observe(0.5);
+});
+
+test('createTelemetry: binds the node id to log lines and is a no-op tracer without OTEL env', async () => {
+  const lines: string[] = [];
+  const root = createLogger({ level: 'info', destination: { write: (l) => lines.push(l) } });
+  const t = createTelemetry({
+    log: root,
+    peerId: 'mknode',
+    version: '1.2.3',
+    env: {},
+    defaultMetrics: false,
+  });
+  t.log.info('hello');
+  assert.equal(JSON.parse(lines[0] ?? '{}').node, 'mknode');
+  assert.equal(t.tracingEnabled, false);
+  assert.match(
+    await t.metrics.registry.metrics(),
+    /meshkeeper_build_info\{version="1\.2\.3",node_version="v[\d.]+"\} 1/,
+  );
+  await t.shutdown();
+});
