@@ -5,7 +5,10 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-export type StartNode = (config: Config) => Promise<RunningNode>;
+export type StartNode = (
+  config: Config,
+  opts: { env: Readonly<Record<string, string | undefined>> },
+) => Promise<RunningNode>;
 
 /**
  * Everything a command touches outside itself, so that tests run commands in process with
@@ -26,20 +29,9 @@ export const EXIT_FAILURE = 1;
 /** A usage or configuration error: nothing was started. */
 export const EXIT_USAGE = 2;
 
-// A variable specifier keeps tsc from resolving src/node.ts, which the lead adds later.
-const NODE_MODULE = '../node.ts';
-
+/** Loaded on demand: `--help` and config errors need none of the node's modules. */
 async function importStartNode(): Promise<StartNode> {
-  const loaded: unknown = await import(NODE_MODULE);
-  if (
-    typeof loaded === 'object' &&
-    loaded !== null &&
-    'startNode' in loaded &&
-    typeof loaded.startNode === 'function'
-  ) {
-    return loaded.startNode as StartNode;
-  }
-  throw new Error(`${NODE_MODULE} does not export startNode`);
+  return (await import('../node.ts')).startNode;
 }
 
 function waitForSignal(): Promise<string> {

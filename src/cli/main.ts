@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
+import { registerCluster } from './cluster.ts';
 import { registerConfig } from './config.ts';
 import { type CliContext, EXIT_OK, EXIT_USAGE, processContext } from './context.ts';
 import { configFlagsHelp } from './flags-help.ts';
@@ -29,6 +30,7 @@ export async function runCli(
     .addHelpText('after', configFlagsHelp());
   registerRun(program, ctx, setExitCode);
   registerConfig(program, ctx, setExitCode);
+  registerCluster(program, ctx, setExitCode);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (cause) {

@@ -28,7 +28,7 @@ export async function runNode(args: readonly string[], ctx: CliContext): Promise
   let node: RunningNode;
   try {
     const startNode = await ctx.loadStartNode();
-    node = await startNode(loaded.config);
+    node = await startNode(loaded.config, { env: ctx.env });
   } catch (cause) {
     ctx.stderr(`meshkeeper: failed to start: ${describe(cause)}\n`);
     return EXIT_FAILURE;

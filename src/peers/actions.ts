@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { formatAddress } from '../config/address.ts';
 import type { Config, PointSpec } from '../config/types.ts';
 import { jitter, type Rng } from '../rng.ts';
 import type { Telemetry } from '../telemetry/index.ts';
@@ -79,7 +80,7 @@ export class PeerStateActions {
     return withSpan(
       telemetry.tracer,
       'peer.establish',
-      { attributes: { 'meshkeeper.point': `${point.host}:${point.port}` } },
+      { attributes: { 'meshkeeper.point': formatAddress(point) } },
       async (span) => {
         let connection: Connection;
         try {
@@ -199,7 +200,7 @@ export class PeerStateActions {
   }
 
   #reusable(point: PointSpec): PeerHandle | undefined {
-    const pointKey = `${point.host}:${point.port}`;
+    const pointKey = formatAddress(point);
     for (const handle of this.#handles.values()) {
       if (handle.status !== 'warm' && handle.status !== 'hot') continue;
       if (handle.peerId === point.peerId || handle.connection.point === pointKey) return handle;
@@ -222,7 +223,7 @@ export class PeerStateActions {
         : handshakeClientFailures.has(error.code)
           ? 'HandshakeClientFailure'
           : 'HandleFailure';
-    const message = `establish ${point.host}:${point.port}: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `establish ${formatAddress(point)}: ${error instanceof Error ? error.message : String(error)}`;
     const failure =
       type === 'HandleFailure'
         ? new PeerActionError('HandleFailure', 'cold', message, {
@@ -230,7 +231,7 @@ export class PeerStateActions {
             cause: error,
           })
         : new EstablishConnectionError(type, message, error);
-    this.#failure('ColdToWarm', type, undefined, failure, `${point.host}:${point.port}`);
+    this.#failure('ColdToWarm', type, undefined, failure, formatAddress(point));
     return failure;
   }
 

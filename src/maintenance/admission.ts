@@ -1,0 +1,61 @@
+import type { Band } from '../config/band.ts';
+import type { Pool } from '../pool/index.ts';
+import { parsePointKey, pointKeyOf } from '../pool/index.ts';
+import type { Refusal } from '../wire/handshake.ts';
+import type { AdmissionPolicy, AdmissionRequest } from '../wire/transport.ts';
+
+export interface AdmissionDeps {
+  pool: Pool;
+  privateMode: boolean;
+  /** The band in force (it changes with SetBounds). */
+  band: () => Band;
+  /** Established peers now. */
+  established: () => number;
+}
+
+/**
+ * Who may connect (DESIGN §3, §6): banned or greylisted peers and addresses never; in private
+ * mode only trusted ones; inbound connections not at all once the count reaches maxThreshold
+ * (Octez refuses there too), with alternatives the dialer can try instead. Trusted peers are
+ * always let in: they are kept whatever the count.
+ */
+export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
+  return {
+    admit(request: AdmissionRequest): Refusal | undefined {
+      const { pool } = deps;
+      const trusted = isTrusted(pool, request);
+      if (
+        !trusted &&
+        pool.isBlocked({ ip: request.remoteHost, peerId: request.peerId }) !== undefined
+      ) {
+        return { reason: 'banned', alternatives: [] };
+      }
+      if (deps.privateMode && !trusted) return { reason: 'not_trusted', alternatives: [] };
+      if (
+        request.direction === 'inbound' &&
+        !trusted &&
+        deps.established() >= deps.band().maxThreshold
+      ) {
+        const alternatives = deps.privateMode
+          ? []
+          : pool.alternatives({ max: 50, exclude: { peerIds: [request.peerId] } });
+        return { reason: 'too_many_connections', alternatives };
+      }
+      return undefined;
+    },
+  };
+}
+
+/** A peer is trusted by its id, or by the address it connects from or advertises. */
+function isTrusted(pool: Pool, request: AdmissionRequest): boolean {
+  if (pool.acl.isTrustedPeer(request.peerId)) return true;
+  const advertised = request.hello.advertisedAddress;
+  const port = advertised === undefined ? undefined : parsePointKey(advertised)?.port;
+  const key = port === undefined ? undefined : pointKeyOf({ host: request.remoteHost, port });
+  if (key !== undefined && pool.acl.isTrustedPoint(key)) return true;
+  return pool.acl
+    .trustedPoints()
+    .some(
+      (p) => p.startsWith(`${request.remoteHost}:`) || p.startsWith(`[${request.remoteHost}]:`),
+    );
+}

@@ -1,0 +1,447 @@
+import type { Clock, TimerHandle } from '../clock.ts';
+import { type Band, makeBand } from '../config/band.ts';
+import type { Config, ConnectionBounds, PointSpec } from '../config/types.ts';
+import type { PeerHandle } from '../peers/handle.ts';
+import type { Pool } from '../pool/index.ts';
+import type { Rng } from '../rng.ts';
+import type { Telemetry } from '../telemetry/index.ts';
+import { withSpan } from '../telemetry/index.ts';
+import { observe } from '../telemetry/metrics.ts';
+import {
+  askForMoreDelay,
+  type CycleMotive,
+  type LiveConnection,
+  type PlanInput,
+  planCycle,
+} from './plan.ts';
+
+export interface CycleSummary {
+  motive: CycleMotive;
+  before: number;
+  after: number;
+  dialed: number;
+  succeeded: number;
+  closed: number;
+  askedForMore: boolean;
+  durationMs: number;
+}
+
+export interface MaintenanceDeps {
+  clock: Clock;
+  rng: Rng;
+  telemetry: Telemetry;
+  config: Pick<Config, 'connections' | 'maintenance' | 'privateMode'>;
+  pool: Pool;
+  /** Live peers (warm and hot). */
+  peers: () => Iterable<PeerHandle>;
+  /** Dials a point and makes it a warm peer. */
+  connect: (point: PointSpec) => Promise<PeerHandle>;
+  /** Closes a peer (warm/hot → cold). */
+  disconnect: (handle: PeerHandle) => Promise<void>;
+  /** Asks the network for more points; resolves with how many new ones arrived. */
+  askForMore: () => Promise<number>;
+}
+
+/** Priority when several motives are pending: the most urgent names the cycle. */
+const motivePriority: readonly CycleMotive[] = [
+  'maintain_request',
+  'bounds_changed',
+  'too_many',
+  'too_few',
+  'trusted_missing',
+  'idle',
+];
+
+/**
+ * Tezos' maintenance worker (DESIGN §6): one cycle at a time, woken by triggers, `maintain()`,
+ * a bounds change, a trusted point to re-dial, or the idle timer. The plan of each step is a pure
+ * function (plan.ts); this class only executes it and reports.
+ */
+export class MaintenanceWorker {
+  readonly #deps: MaintenanceDeps;
+  #bounds: ConnectionBounds;
+  #band: Band;
+  readonly #pending = new Set<CycleMotive>();
+  #waiters: Array<(summary: CycleSummary) => void> = [];
+  #wake: (() => void) | undefined;
+  #idleTimer: TimerHandle | undefined;
+  #trustedTimer: TimerHandle | undefined;
+  #retryTimer: TimerHandle | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+  #triggers = true;
+  #askDelayMs: number | undefined;
+  #newArrivals = 0;
+  #last: CycleSummary | undefined;
+
+  constructor(deps: MaintenanceDeps) {
+    this.#deps = deps;
+    this.#bounds = { ...deps.config.connections };
+    this.#band = makeBand(this.#bounds);
+    deps.pool.onChange((event) => {
+      if (event.type === 'point_added' || event.type === 'peer_added') this.#arrived();
+    });
+  }
+
+  get band(): Band {
+    return this.#band;
+  }
+
+  get bounds(): ConnectionBounds {
+    return this.#bounds;
+  }
+
+  get lastCycle(): CycleSummary | undefined {
+    return this.#last;
+  }
+
+  /** Established peers (warm + hot): what the bounds count. */
+  count(): number {
+    let n = 0;
+    for (const handle of this.#deps.peers())
+      if (handle.status === 'warm' || handle.status === 'hot') n++;
+    return n;
+  }
+
+  /** Starts the worker loop and the idle timer. */
+  start(): void {
+    if (this.#running !== undefined) return;
+    this.#armIdle();
+    this.#running = this.#loop();
+  }
+
+  /** Runs one full cycle (even when nothing needs doing) and resolves with its summary. */
+  maintain(): Promise<CycleSummary> {
+    const done = new Promise<CycleSummary>((resolve) => this.#waiters.push(resolve));
+    this.#trigger('maintain_request', true);
+    return done;
+  }
+
+  /** New bounds, applied at once; a cycle follows. */
+  setBounds(bounds: ConnectionBounds): Band {
+    this.#bounds = { ...bounds };
+    this.#band = makeBand(bounds);
+    this.#publishBounds();
+    this.#trigger('bounds_changed', true);
+    return this.#band;
+  }
+
+  /** For tests (the seed's Internal_for_tests): automatic triggers and timers on or off. */
+  setTriggers(enabled: boolean): void {
+    this.#triggers = enabled;
+    if (enabled) this.#armIdle();
+    else {
+      this.#idleTimer?.cancel();
+      this.#trustedTimer?.cancel();
+      this.#retryTimer?.cancel();
+    }
+  }
+
+  /** Tells the worker the peer count changed; it raises too_few / too_many at the band's edges. */
+  countChanged(): void {
+    const count = this.count();
+    if (count < this.#band.minThreshold) {
+      this.#deps.telemetry.log.info(
+        { event: 'too_few_connections', count, band: this.#band },
+        'too few connections',
+      );
+      this.#trigger('too_few');
+    } else if (count > this.#band.maxThreshold) {
+      this.#deps.telemetry.log.info(
+        { event: 'too_many_connections', count, band: this.#band },
+        'too many connections',
+      );
+      this.#trigger('too_many');
+    }
+  }
+
+  /** Stops triggers and timers; waits for a cycle in progress to end. */
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    this.setTriggers(false);
+    this.#wake?.();
+    await this.#running;
+  }
+
+  #trigger(motive: CycleMotive, always = false): void {
+    if (this.#stopped || (!always && !this.#triggers)) return;
+    this.#pending.add(motive);
+    this.#wake?.();
+  }
+
+  #arrived(): void {
+    this.#newArrivals++;
+    this.#askDelayMs = undefined;
+    this.#wake?.();
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      if (this.#pending.size === 0) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      // Triggers arriving during the cycle coalesce into at most one more.
+      const motive = motivePriority.find((m) => this.#pending.has(m)) ?? 'idle';
+      const waiters =
+        motive === 'maintain_request' || this.#pending.has('maintain_request') ? this.#waiters : [];
+      if (waiters === this.#waiters) this.#waiters = [];
+      this.#pending.clear();
+      const summary = await this.#cycle(motive);
+      this.#last = summary;
+      for (const resolve of waiters) resolve(summary);
+      this.#armIdle();
+    }
+    for (const resolve of this.#waiters.splice(0))
+      resolve(this.#last ?? this.#emptySummary('maintain_request'));
+  }
+
+  async #cycle(motive: CycleMotive): Promise<CycleSummary> {
+    const { telemetry, clock } = this.#deps;
+    const started = clock.now();
+    const before = this.count();
+    const band = this.#band;
+    return withSpan(
+      telemetry.tracer,
+      'maintenance.cycle',
+      {
+        attributes: {
+          'meshkeeper.motive': motive,
+          'meshkeeper.connections.before': before,
+          'meshkeeper.band.min_threshold': band.minThreshold,
+          'meshkeeper.band.min_target': band.minTarget,
+          'meshkeeper.band.max_target': band.maxTarget,
+          'meshkeeper.band.max_threshold': band.maxThreshold,
+        },
+      },
+      async (span) => {
+        telemetry.log.info(
+          { event: 'maintenance_started', motive, connections: before, band },
+          'maintenance started',
+        );
+        const tally = { dialed: 0, succeeded: 0, closed: 0, askedForMore: false };
+        await this.#act(motive, tally);
+        const after = this.count();
+        const durationMs = clock.now() - started;
+        span.setAttributes({
+          'meshkeeper.connections.after': after,
+          'meshkeeper.dials': tally.dialed,
+          'meshkeeper.closes': tally.closed,
+        });
+        const { metrics } = telemetry;
+        metrics.maintenanceCycles.inc({ motive });
+        observe(metrics.maintenanceCycleDuration, { motive }, durationMs / 1000);
+        telemetry.log.info(
+          { event: 'maintenance_ended', motive, duration: durationMs, before, after, ...tally },
+          'maintenance ended',
+        );
+        this.#scheduleFollowUps(after);
+        return { motive, before, after, ...tally, durationMs };
+      },
+    );
+  }
+
+  /** Plan, execute, and — when points ran out below the band — ask for more once and retry. */
+  async #act(
+    motive: CycleMotive,
+    tally: { dialed: number; succeeded: number; closed: number; askedForMore: boolean },
+  ): Promise<void> {
+    const failed = new Set<string>();
+    for (let round = 0; round < 2; round++) {
+      const plan = planCycle(this.#planInput(motive, failed));
+      if (plan.kind === 'close') {
+        await this.#close(plan.victims, tally);
+        return;
+      }
+      if (plan.kind === 'none') return;
+      await this.#dial(plan.dials, failed, tally);
+      if (!plan.waitForMore || this.count() >= this.#band.minTarget || round === 1) return;
+      tally.askedForMore = plan.askForMore;
+      await this.#askAndWait(plan.askForMore);
+    }
+  }
+
+  #planInput(motive: CycleMotive, failedThisCycle: ReadonlySet<string>): PlanInput {
+    const deps = this.#deps;
+    const connections: LiveConnection[] = [];
+    for (const handle of deps.peers()) {
+      if (handle.status !== 'warm' && handle.status !== 'hot') continue;
+      connections.push({
+        peerId: handle.peerId,
+        ...(handle.connection.point === undefined ? {} : { point: handle.connection.point }),
+        direction: handle.direction,
+        status: handle.status,
+        trusted:
+          deps.pool.acl.isTrustedPeer(handle.peerId) ||
+          (handle.connection.point !== undefined &&
+            deps.pool.acl.isTrustedPoint(handle.connection.point)),
+        establishedAt: handle.establishedAt,
+      });
+    }
+    return {
+      band: this.#band,
+      snapshot: deps.pool.snapshot(),
+      connections,
+      dialing: new Set<string>(),
+      failedThisCycle,
+      privateMode: deps.config.privateMode,
+      motive,
+      now: deps.clock.now(),
+      rng: deps.rng,
+      maxParallelDials: deps.config.maintenance.maxParallelDials,
+    };
+  }
+
+  /** Dials with at most `maxParallelDials` in flight (Octez dials all at once: its #6140). */
+  async #dial(
+    dials: readonly { key: string; spec: PointSpec }[],
+    failed: Set<string>,
+    tally: { dialed: number; succeeded: number },
+  ): Promise<void> {
+    const { metrics } = this.#deps.telemetry;
+    const queue = [...dials];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        tally.dialed++;
+        try {
+          await this.#deps.connect(next.spec);
+          tally.succeeded++;
+          metrics.maintenanceDials.inc({ result: 'ok' });
+        } catch (error) {
+          failed.add(next.key);
+          metrics.maintenanceDials.inc({ result: dialResult(error) });
+        }
+      }
+    };
+    const parallel = Math.max(1, this.#deps.config.maintenance.maxParallelDials);
+    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
+  }
+
+  async #close(
+    victims: readonly { peerId: string; reason: string }[],
+    tally: { closed: number },
+  ): Promise<void> {
+    const { metrics } = this.#deps.telemetry;
+    const live = new Map([...this.#deps.peers()].map((h) => [h.peerId, h]));
+    await Promise.all(
+      victims.map(async (victim) => {
+        const handle = live.get(victim.peerId);
+        if (handle === undefined) return;
+        await this.#deps.disconnect(handle).catch(() => {});
+        tally.closed++;
+        metrics.maintenanceDisconnects.inc({ reason: 'too_many' });
+      }),
+    );
+  }
+
+  /**
+   * Asks for points (a private node asks nobody) and waits for something new or the current
+   * delay, which doubles up to its cap while nothing arrives (Octez waits a fixed 5 s: #4602).
+   */
+  async #askAndWait(ask: boolean): Promise<void> {
+    const { clock, rng, config } = this.#deps;
+    const arrivalsBefore = this.#newArrivals;
+    if (ask) await this.#deps.askForMore();
+    if (this.#newArrivals > arrivalsBefore) return;
+    this.#askDelayMs = askForMoreDelay(this.#askDelayMs, config.maintenance, rng);
+    const delay = this.#askDelayMs;
+    await new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(resolve, delay);
+      this.#wake = () => {
+        timer.cancel();
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  /** Below the band after a cycle: try again after the ask-for-more delay; re-dial trusted points. */
+  #scheduleFollowUps(count: number): void {
+    if (!this.#triggers || this.#stopped) return;
+    this.#retryTimer?.cancel();
+    if (count < this.#band.minThreshold) {
+      const delay =
+        this.#askDelayMs ?? this.#deps.config.maintenance.timeBetweenLookingForPeersMs.initial;
+      this.#retryTimer = this.#deps.clock.setTimeout(() => this.#trigger('too_few'), delay);
+    }
+    this.#trustedTimer?.cancel();
+    const dueAt = this.#nextTrustedDial();
+    if (dueAt !== undefined) {
+      this.#trustedTimer = this.#deps.clock.setTimeout(
+        () => this.#trigger('trusted_missing'),
+        Math.max(0, dueAt - this.#deps.clock.now()),
+      );
+    }
+  }
+
+  /** When the next disconnected trusted point may be dialed (DESIGN §6 fix: even in band). */
+  #nextTrustedDial(): number | undefined {
+    let earliest: number | undefined;
+    for (const point of this.#deps.pool.snapshot().points) {
+      if (!point.trusted || point.state !== 'disconnected' || point.blocked !== undefined) continue;
+      const at = point.nextDialAt ?? this.#deps.clock.now();
+      if (earliest === undefined || at < earliest) earliest = at;
+    }
+    return earliest;
+  }
+
+  #armIdle(): void {
+    this.#idleTimer?.cancel();
+    if (!this.#triggers || this.#stopped) return;
+    this.#idleTimer = this.#deps.clock.setTimeout(
+      () => this.#trigger('idle'),
+      this.#deps.config.maintenance.idleTimeMs,
+    );
+  }
+
+  /** `meshkeeper_bounds{bound}`: the seven values in force. */
+  #publishBounds(): void {
+    const { bounds } = this.#deps.telemetry.metrics;
+    const b = this.#bounds;
+    const band = this.#band;
+    bounds.set({ bound: 'min' }, b.min);
+    bounds.set({ bound: 'expected' }, b.expected);
+    bounds.set({ bound: 'max' }, b.max);
+    bounds.set({ bound: 'min_threshold' }, band.minThreshold);
+    bounds.set({ bound: 'min_target' }, band.minTarget);
+    bounds.set({ bound: 'max_target' }, band.maxTarget);
+    bounds.set({ bound: 'max_threshold' }, band.maxThreshold);
+  }
+
+  /** Publishes the bounds once at start. */
+  publishBounds(): void {
+    this.#publishBounds();
+  }
+
+  #emptySummary(motive: CycleMotive): CycleSummary {
+    const n = this.count();
+    return {
+      motive,
+      before: n,
+      after: n,
+      dialed: 0,
+      succeeded: 0,
+      closed: 0,
+      askedForMore: false,
+      durationMs: 0,
+    };
+  }
+}
+
+/** A small fixed set of dial outcomes for the metric label. */
+function dialResult(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  switch (code) {
+    case 'HandshakeServerFailure':
+      return 'refused';
+    case 'HandshakeClientFailure':
+      return 'handshake_error';
+    case 'HandleFailure':
+      return 'connect_error';
+    default:
+      return 'error';
+  }
+}

@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto';
+import { type Clock, systemClock } from './clock.ts';
+import { formatAddress } from './config/address.ts';
+import type { Config } from './config/types.ts';
+import { startHttpServer } from './http/server.ts';
+import { createCertificate, loadOrCreateIdentity } from './identity/index.ts';
+import { admissionPolicy } from './maintenance/admission.ts';
+import { Discovery } from './maintenance/discovery.ts';
+import { MaintenanceWorker } from './maintenance/worker.ts';
+import { PeerStateActions } from './peers/actions.ts';
+import { keepAliveStarter, peerSharingStarter } from './peers/bundles.ts';
+import { ConnectionManager } from './peers/connection-manager.ts';
+import { isEstablished } from './peers/status.ts';
+import { loadPool, Pool, PoolPersister, poolFilePath } from './pool/index.ts';
+import type { PeerSharingClient } from './protocols/peer-sharing.ts';
+import { type Rng, systemRng } from './rng.ts';
+import type { NodeStatus } from './status.ts';
+import {
+  createLogger,
+  createTelemetry,
+  type Logger,
+  type NodeTelemetry,
+} from './telemetry/index.ts';
+import type { Connection } from './wire/connection.ts';
+import { Transport } from './wire/transport.ts';
+
+export const VERSION = '0.1.0';
+
+export interface NodeOptions {
+  /** `OTEL_*` and friends; `process.env` by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+  log?: Logger;
+  clock?: Clock;
+  rng?: Rng;
+}
+
+export interface RunningNode {
+  peerId: string;
+  config: Config;
+  /** Where the P2P listener is (the port is real when the config said 0). */
+  listen: { host: string; port: number };
+  telemetry: NodeTelemetry;
+  pool: Pool;
+  peers: PeerStateActions;
+  maintenance: MaintenanceWorker;
+  transport: Transport;
+  /** Where metrics and probes are served. */
+  http: { host: string; port: number };
+  status(): Promise<NodeStatus>;
+  /** Graceful: maintenance stops, peers cool down (bounded), the pool is persisted. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root (DESIGN §2): builds every component with what it needs and starts them
+ * in order; `stop` undoes it in reverse. Nothing else constructs components.
+ */
+export async function startNode(config: Config, opts: NodeOptions = {}): Promise<RunningNode> {
+  const clock = opts.clock ?? systemClock;
+  const rng = opts.rng ?? systemRng;
+  const rootLog = opts.log ?? createLogger({ level: config.log.level });
+  const identity = await loadOrCreateIdentity(config.dataDir, { log: rootLog });
+  const telemetry = createTelemetry({
+    log: rootLog,
+    peerId: identity.peerId,
+    version: VERSION,
+    env: opts.env ?? process.env,
+  });
+  const { log } = telemetry;
+
+  const pool = new Pool({
+    clock,
+    rng,
+    config: config.pool,
+    metrics: telemetry.metrics,
+    privateMode: config.privateMode,
+  });
+  const poolPath = poolFilePath(config.dataDir);
+  const loaded = await loadPool(poolPath, {
+    clock,
+    config: config.pool,
+    metrics: telemetry.metrics,
+  });
+  if (loaded.status === 'corrupt' || loaded.status === 'unreadable') {
+    log.error(
+      {
+        event: 'pool_file_rejected',
+        status: loaded.status,
+        movedTo: loaded.movedTo,
+        warnings: loaded.warnings,
+      },
+      'peers.json not usable',
+    );
+  } else if (loaded.warnings.length > 0) {
+    log.warn(
+      { event: 'pool_file_warnings', warnings: loaded.warnings },
+      'peers.json partly restored',
+    );
+  }
+  const persister = new PoolPersister({
+    pool,
+    clock,
+    path: poolPath,
+    debounceMs: config.pool.persistDebounceMs,
+    metrics: telemetry.metrics,
+    onError: (err) => log.error({ event: 'persist_failed', err }, 'peers.json not written'),
+  });
+  // Listening before the restore: what the restore and the configured trust change is saved
+  // too, so a first start leaves a complete peers.json even if nothing else happens.
+  persister.start();
+  pool.restore(loaded.contents);
+  for (const point of config.trusted) pool.addPoint(point, 'trusted');
+
+  const sharing = new WeakMap<Connection, PeerSharingClient>();
+  let maintenance: MaintenanceWorker | undefined;
+  const peers = new PeerStateActions({
+    clock,
+    rng,
+    telemetry,
+    config: config.peers,
+    bundles: {
+      established: {
+        keepAlive: keepAliveStarter({
+          clock,
+          keepAliveIntervalMs: config.wire.keepAliveIntervalMs,
+          keepAliveTimeoutMs: config.wire.keepAliveTimeoutMs,
+        }),
+        peerSharing: peerSharingStarter(
+          { clock, timeoutMs: config.wire.handshakeTimeoutMs },
+          sharing,
+        ),
+      },
+      warm: {},
+      hot: {},
+    },
+    dial: (point) => transport.dial(point),
+    onStatusChange: (_handle, from, to) => {
+      if (isEstablished(from) !== isEstablished(to)) maintenance?.countChanged();
+    },
+  });
+  const manager = new ConnectionManager({
+    clock,
+    pool,
+    peers,
+    telemetry,
+    sharingSecret: randomBytes(16).toString('hex'),
+  });
+  const transport: Transport = new Transport({
+    peerId: identity.peerId,
+    credentials: await createCertificate(identity),
+    network: config.network,
+    wire: config.wire,
+    gossip: config.gossip,
+    ...(config.advertisedAddress === undefined
+      ? {}
+      : { advertisedAddress: `${config.advertisedAddress.host}:${config.advertisedAddress.port}` }),
+    privateNode: config.privateMode,
+    peerSharing: !config.privateMode,
+    telemetry,
+    clock,
+    onConnection: (connection) => manager.onConnection(connection),
+  });
+  const worker = new MaintenanceWorker({
+    clock,
+    rng,
+    telemetry,
+    config,
+    pool,
+    peers: () => peers.handles.values(),
+    connect: (point) => manager.establish(point),
+    disconnect: (handle) => peers.close(handle),
+    askForMore: () => discovery.askForMore(),
+  });
+  maintenance = worker;
+  transport.policy = admissionPolicy({
+    pool,
+    privateMode: config.privateMode,
+    band: () => worker.band,
+    established: () => worker.count(),
+  });
+  const discovery = new Discovery({
+    pool,
+    telemetry,
+    bootstrap: config.privateMode ? [] : config.bootstrap,
+    peers: () => peers.handles.values(),
+    sharing,
+  });
+
+  const address = await transport.listen(config.listen.host, config.listen.port);
+  const listen = { host: config.listen.host, port: address.port };
+  pool.addOwnAddress(listen);
+  if (config.advertisedAddress !== undefined) pool.addOwnAddress(config.advertisedAddress);
+  worker.publishBounds();
+  const startedAt = clock.now();
+  const status = async (): Promise<NodeStatus> => {
+    const byStatus = { cold: 0, cooling: 0, warm: 0, hot: 0 };
+    const byDirection = { inbound: 0, outbound: 0 };
+    for (const handle of peers.handles.values()) {
+      byStatus[handle.status]++;
+      if (isEstablished(handle.status)) byDirection[handle.direction]++;
+    }
+    return {
+      peerId: identity.peerId,
+      version: VERSION,
+      network: config.network,
+      listen: formatAddress(listen),
+      privateMode: config.privateMode,
+      uptimeSeconds: (clock.now() - startedAt) / 1000,
+      bounds: worker.bounds,
+      band: worker.band,
+      hotTarget: config.peers.hotTarget,
+      established: byStatus.warm + byStatus.hot,
+      peers: byStatus,
+      connections: byDirection,
+      knownPoints: pool.snapshot().points.length,
+      lastCycle: worker.lastCycle,
+      failures: await countFailures(telemetry),
+    };
+  };
+  const http = await startHttpServer(config.http.listen.host, config.http.listen.port, {
+    registry: telemetry.metrics.registry,
+    status,
+    readiness: () => {
+      const established = worker.count();
+      if (clock.now() - startedAt < config.http.readyGraceMs) {
+        return { ready: true, reason: 'listening; within the start-up grace' };
+      }
+      if (established >= worker.bounds.min) {
+        return { ready: true, reason: `${established} established ≥ min ${worker.bounds.min}` };
+      }
+      const usable = pool
+        .snapshot()
+        .points.some((p) => p.blocked === undefined && p.state !== 'running');
+      return usable
+        ? { ready: false, reason: `${established} established < min ${worker.bounds.min}` }
+        : { ready: true, reason: `${established} established, no usable point known` };
+    },
+  });
+  await discovery.resolveBootstrap();
+  worker.start();
+  void worker.maintain();
+  log.info(
+    {
+      event: 'node_started',
+      listen,
+      http: http.address.port,
+      network: config.network,
+      private: config.privateMode,
+    },
+    'node started',
+  );
+
+  return {
+    peerId: identity.peerId,
+    config,
+    listen,
+    telemetry,
+    pool,
+    peers,
+    maintenance: worker,
+    transport,
+    http: { host: config.http.listen.host, port: http.address.port },
+    status,
+    async stop() {
+      log.info({ event: 'node_stopping' }, 'node stopping');
+      await worker.shutdown();
+      await peers.closeAll();
+      await transport.close();
+      await http.close();
+      persister.stop();
+      await persister.flush();
+      await telemetry.shutdown();
+      log.info({ event: 'node_stopped' }, 'node stopped');
+    },
+  };
+}
+
+/** Connection failures since start, every reason together (the cluster view shows it). */
+async function countFailures(telemetry: NodeTelemetry): Promise<number> {
+  const { values } = await telemetry.metrics.connectionFailures.get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
