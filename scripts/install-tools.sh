@@ -34,9 +34,12 @@ go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 go_install helm helm.sh/helm/v3/cmd/helm@v3.22.0
 
 # Node dependencies, including Node 24 itself (devDependency `node@24`): never --ignore-scripts,
-# the node binary arrives through its preinstall script.
+# the node binary arrives through its preinstall script. `npm install` rather than `npm ci`: the
+# npm 11 here records only this platform's optional packages (Biome's and buf's binaries) in
+# the lock file, which `npm ci` then calls out of sync; `npm install` still installs the locked
+# versions.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund
+  log "npm install (locked versions)"
+  npm install --no-audit --no-fund
 fi
 log "done"

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from './clock.ts';
 import { formatAddress } from './config/address.ts';
 import type { Config } from './config/types.ts';
+import { Governor } from './governor/driver.ts';
 import { startHttpServer } from './http/server.ts';
 import { createCertificate, loadOrCreateIdentity } from './identity/index.ts';
 import { admissionPolicy } from './maintenance/admission.ts';
@@ -11,6 +12,7 @@ import { PeerStateActions } from './peers/actions.ts';
 import { keepAliveStarter, peerSharingStarter } from './peers/bundles.ts';
 import { ConnectionManager } from './peers/connection-manager.ts';
 import { isEstablished } from './peers/status.ts';
+import { isTrustedHandle } from './peers/trust.ts';
 import { loadPool, Pool, PoolPersister, poolFilePath } from './pool/index.ts';
 import type { PeerSharingClient } from './protocols/peer-sharing.ts';
 import { type Rng, systemRng } from './rng.ts';
@@ -113,6 +115,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
 
   const sharing = new WeakMap<Connection, PeerSharingClient>();
   let maintenance: MaintenanceWorker | undefined;
+  let governor: Governor | undefined;
   const peers = new PeerStateActions({
     clock,
     rng,
@@ -136,6 +139,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     dial: (point) => transport.dial(point),
     onStatusChange: (_handle, from, to) => {
       if (isEstablished(from) !== isEstablished(to)) maintenance?.countChanged();
+      governor?.poke();
     },
   });
   const manager = new ConnectionManager({
@@ -172,6 +176,15 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     askForMore: () => discovery.askForMore(),
   });
   maintenance = worker;
+  governor = new Governor({
+    clock,
+    rng,
+    telemetry,
+    config: config.peers,
+    peers,
+    isTrusted: (handle) => isTrustedHandle(pool, handle),
+  });
+  const hotKeeper = governor;
   transport.policy = admissionPolicy({
     pool,
     privateMode: config.privateMode,
@@ -238,6 +251,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   });
   await discovery.resolveBootstrap();
   worker.start();
+  hotKeeper.start();
   void worker.maintain();
   log.info(
     {
@@ -263,6 +277,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     status,
     async stop() {
       log.info({ event: 'node_stopping' }, 'node stopping');
+      hotKeeper.stop();
       await worker.shutdown();
       await peers.closeAll();
       await transport.close();

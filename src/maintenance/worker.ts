@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import { type Band, makeBand } from '../config/band.ts';
 import type { Config, ConnectionBounds, PointSpec } from '../config/types.ts';
 import type { PeerHandle } from '../peers/handle.ts';
+import { isTrustedHandle } from '../peers/trust.ts';
 import type { Pool } from '../pool/index.ts';
 import type { Rng } from '../rng.ts';
 import type { Telemetry } from '../telemetry/index.ts';
@@ -274,10 +275,7 @@ export class MaintenanceWorker {
         ...(handle.connection.point === undefined ? {} : { point: handle.connection.point }),
         direction: handle.direction,
         status: handle.status,
-        trusted:
-          deps.pool.acl.isTrustedPeer(handle.peerId) ||
-          (handle.connection.point !== undefined &&
-            deps.pool.acl.isTrustedPoint(handle.connection.point)),
+        trusted: isTrustedHandle(deps.pool, handle),
         establishedAt: handle.establishedAt,
       });
     }
