@@ -189,7 +189,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     pool,
     privateMode: config.privateMode,
     band: () => worker.band,
-    established: () => worker.count(),
+    // Handshakes already admitted count too: racing inbounds must not overshoot together.
+    established: () => worker.count() + transport.handshakesInProgress,
   });
   const discovery = new Discovery({
     pool,

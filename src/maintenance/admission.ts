@@ -15,9 +15,11 @@ export interface AdmissionDeps {
 
 /**
  * Who may connect (DESIGN §3, §6): banned or greylisted peers and addresses never; in private
- * mode only trusted ones; inbound connections not at all once the count reaches maxThreshold
- * (Octez refuses there too), with alternatives the dialer can try instead. Trusted peers are
- * always let in: they are kept whatever the count.
+ * mode only trusted ones; inbound connections not at all once the count reaches maxTarget
+ * with alternatives the dialer can try instead. Octez refuses at maxThreshold; we refuse at
+ * maxTarget, so that the room between maxTarget and maxThreshold absorbs only our own dials in
+ * flight and counts settle inside the targets (docs/design-notes.md). Trusted peers are always
+ * let in: they are kept whatever the count.
  */
 export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
   return {
@@ -31,14 +33,13 @@ export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
         return { reason: 'banned', alternatives: [] };
       }
       if (deps.privateMode && !trusted) return { reason: 'not_trusted', alternatives: [] };
-      if (
-        request.direction === 'inbound' &&
-        !trusted &&
-        deps.established() >= deps.band().maxThreshold
-      ) {
-        const alternatives = deps.privateMode
-          ? []
-          : pool.alternatives({ max: 50, exclude: { peerIds: [request.peerId] } });
+      if (!trusted && deps.established() >= deps.band().maxTarget) {
+        // The dialer has the last word too: inbounds that arrived while our dial was under way
+        // may have filled the room it was planned for.
+        const alternatives =
+          request.direction === 'outbound' || deps.privateMode
+            ? []
+            : pool.alternatives({ max: 50, exclude: { peerIds: [request.peerId] } });
         return { reason: 'too_many_connections', alternatives };
       }
       return undefined;

@@ -68,6 +68,26 @@ export function orderCandidates(
   return [...selectCandidates(snapshot, exclusions, now, rng).candidates];
 }
 
+/**
+ * When the next trusted point now held back only by its backoff may be dialed (for the worker's
+ * `trusted_missing` timer), or undefined when none is. Points excluded for any other reason
+ * (connected, its peer connected elsewhere, banned, failed this cycle) are left out: waiting
+ * does not make them dialable, so a timer on them would only spin.
+ */
+export function nextTrustedDialAt(
+  snapshot: PoolSnapshot,
+  exclusions: Exclusions,
+  now: number,
+): number | undefined {
+  const own = new Set(snapshot.ownAddresses);
+  let earliest: number | undefined;
+  for (const point of snapshot.points) {
+    if (!point.trusted || exclusionOf(point, own, exclusions, now) !== 'backoff') continue;
+    if (earliest === undefined || point.nextDialAt < earliest) earliest = point.nextDialAt;
+  }
+  return earliest;
+}
+
 /** The outcome class of a point's history (trust aside). */
 export function outcomeOf(point: PointView): Exclude<CandidateReason, 'trusted'> {
   const success = point.lastSuccessAt;

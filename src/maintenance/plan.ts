@@ -16,6 +16,7 @@ import { chooseVictims } from './victims.ts';
 export {
   emptyExclusionCounts,
   exclusionOf,
+  nextTrustedDialAt,
   orderCandidates,
   outcomeOf,
   selectCandidates,
@@ -50,24 +51,27 @@ export { chooseVictims, victimTier } from './victims.ts';
  *   trusted points, within `maxTarget − count` (DESIGN's fix: Octez only re-dials them below
  *   the band);
  * - otherwise nothing.
+ * A cycle woken by too_few (or too_many) goes on to its target even once past the threshold:
+ * the thresholds start the work, the targets end it. Otherwise a node would settle at
+ * minThreshold because a few dials were refused, or at maxThreshold after racing inbounds.
  */
 export function planCycle(input: PlanInput): CyclePlan {
   const { band, connections, rng } = input;
   const count = connections.length;
   const motive = input.motive === undefined ? {} : { motive: input.motive };
-  if (count > band.maxThreshold) {
+  if (count > band.maxThreshold || (input.motive === 'too_many' && count > band.maxTarget)) {
     const victims = chooseVictims(connections, count - band.maxTarget, rng);
     return { kind: 'close', reason: 'too_many', ...motive, count, victims };
   }
   const { candidates, excluded } = selectCandidates(
     input.snapshot,
-    exclusionsOf(input),
+    exclusionsFor(input),
     input.now,
     rng,
   );
   const inFlight = dialsInFlight(input);
   const room = Math.max(0, band.maxTarget - count - inFlight);
-  if (count < band.minThreshold) {
+  if (count < band.minThreshold || (input.motive === 'too_few' && count < band.minTarget)) {
     const wanted = Math.max(0, band.minTarget - count - inFlight);
     const dials = candidates.slice(0, Math.min(wanted, room));
     const shortfall = wanted - dials.length;
@@ -132,7 +136,14 @@ function nominalStep(delayMs: number, initial: number, cap: number): number {
   return Math.min(cap, initial * 2 ** k);
 }
 
-function exclusionsOf(input: PlanInput): Exclusions {
+/**
+ * The exclusions a plan applies, from its input: the points and peers of live connections, the
+ * dials in flight, the points failed this cycle, private mode. (For `nextTrustedDialAt`, so
+ * that the worker's timer agrees with the planner.)
+ */
+export function exclusionsFor(
+  input: Pick<PlanInput, 'connections' | 'dialing' | 'failedThisCycle' | 'privateMode'>,
+): Exclusions {
   const connectedPoints = new Set<string>();
   const connectedPeers = new Set<string>();
   for (const c of input.connections) {

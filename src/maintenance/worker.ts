@@ -11,9 +11,12 @@ import { observe } from '../telemetry/metrics.ts';
 import {
   askForMoreDelay,
   type CycleMotive,
+  exclusionsFor,
   type LiveConnection,
+  nextTrustedDialAt,
   type PlanInput,
   planCycle,
+  triggerFor,
 } from './plan.ts';
 
 export interface CycleSummary {
@@ -74,6 +77,7 @@ export class MaintenanceWorker {
   #askDelayMs: number | undefined;
   #newArrivals = 0;
   #last: CycleSummary | undefined;
+  #lastCount: number | undefined;
 
   constructor(deps: MaintenanceDeps) {
     this.#deps = deps;
@@ -239,7 +243,7 @@ export class MaintenanceWorker {
           { event: 'maintenance_ended', motive, duration: durationMs, before, after, ...tally },
           'maintenance ended',
         );
-        this.#scheduleFollowUps(after);
+        this.#scheduleFollowUps(after, tally.dialed > 0);
         return { motive, before, after, ...tally, durationMs };
       },
     );
@@ -356,11 +360,16 @@ export class MaintenanceWorker {
     this.#wake = undefined;
   }
 
-  /** Below the band after a cycle: try again after the ask-for-more delay; re-dial trusted points. */
-  #scheduleFollowUps(count: number): void {
+  /**
+   * After a cycle that dialed but stayed short of minTarget, try again after the ask-for-more
+   * delay: the thresholds start the work, the targets end it (hysteresis), so a node does not
+   * settle at minThreshold because a few dials were refused. Trusted points are re-dialed when
+   * their backoff ends.
+   */
+  #scheduleFollowUps(count: number, dialed: boolean): void {
     if (!this.#triggers || this.#stopped) return;
     this.#retryTimer?.cancel();
-    if (count < this.#band.minThreshold) {
+    if (count < this.#band.minThreshold || (dialed && count < this.#band.minTarget)) {
       const delay =
         this.#askDelayMs ?? this.#deps.config.maintenance.timeBetweenLookingForPeersMs.initial;
       this.#retryTimer = this.#deps.clock.setTimeout(() => this.#trigger('too_few'), delay);
@@ -375,15 +384,14 @@ export class MaintenanceWorker {
     }
   }
 
-  /** When the next disconnected trusted point may be dialed (DESIGN §6 fix: even in band). */
+  /**
+   * When the next trusted point leaves its backoff (DESIGN §6 fix: re-dialed even in band). Only
+   * future backoff ends count: a trusted point the plan cannot dial now (no room, peer connected
+   * elsewhere) must not re-arm the timer at once, which would spin empty cycles.
+   */
   #nextTrustedDial(): number | undefined {
-    let earliest: number | undefined;
-    for (const point of this.#deps.pool.snapshot().points) {
-      if (!point.trusted || point.state !== 'disconnected' || point.blocked !== undefined) continue;
-      const at = point.nextDialAt ?? this.#deps.clock.now();
-      if (earliest === undefined || at < earliest) earliest = at;
-    }
-    return earliest;
+    const input = this.#planInput('trusted_missing', new Set());
+    return nextTrustedDialAt(input.snapshot, exclusionsFor(input), input.now);
   }
 
   #armIdle(): void {

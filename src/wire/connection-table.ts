@@ -60,6 +60,13 @@ export class ConnectionTable {
     if (set.size === 0) this.#byPeer.delete(entry.peerId);
   }
 
+  /** Connections past TLS and admitted, not yet established (either direction). */
+  get pending(): number {
+    let n = 0;
+    for (const set of this.#byPeer.values()) for (const e of set) if (e.state === 'pending') n++;
+    return n;
+  }
+
   isEstablished(peerId: string): boolean {
     for (const e of this.#byPeer.get(peerId) ?? []) if (e.state === 'established') return true;
     return false;

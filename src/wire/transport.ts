@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type Context, context } from '@opentelemetry/api';
 import type { Clock, TimerHandle } from '../clock.ts';
+import { formatAddress } from '../config/address.ts';
 import type { Config, PointSpec } from '../config/types.ts';
 import { peerIdFromCertificate } from '../identity/index.ts';
 import { extractContext, injectTraceparent, type Telemetry, withSpan } from '../telemetry/index.ts';
@@ -153,6 +154,11 @@ export class Transport {
     return this.#pendingInbound;
   }
 
+  /** Handshakes admitted and not finished yet: connections about to count. */
+  get handshakesInProgress(): number {
+    return this.#table.pending;
+  }
+
   get connections(): ReadonlySet<Connection> {
     return this.#connections;
   }
@@ -188,7 +194,7 @@ export class Transport {
    */
   async dial(point: PointSpec, signal?: AbortSignal): Promise<Connection> {
     const { telemetry } = this.#opts;
-    const key = `${point.host}:${point.port}`;
+    const key = formatAddress(point);
     const started = performance.now();
     const parent = context.active();
     const attempt = new Attempt(this.#opts.clock, 'outbound');
