@@ -14,6 +14,7 @@ import { ConnectionManager } from './peers/connection-manager.ts';
 import { isEstablished } from './peers/status.ts';
 import { isTrustedHandle } from './peers/trust.ts';
 import { loadPool, Pool, PoolPersister, poolFilePath } from './pool/index.ts';
+import { GossipRouter, serveGossip, startGossip } from './protocols/gossip.ts';
 import type { PeerSharingClient } from './protocols/peer-sharing.ts';
 import { type Rng, systemRng } from './rng.ts';
 import type { NodeStatus } from './status.ts';
@@ -24,6 +25,7 @@ import {
   type NodeTelemetry,
 } from './telemetry/index.ts';
 import type { Connection } from './wire/connection.ts';
+import { Protocol } from './wire/protocol-numbers.ts';
 import { Transport } from './wire/transport.ts';
 
 export const VERSION = '0.1.0';
@@ -46,6 +48,7 @@ export interface RunningNode {
   peers: PeerStateActions;
   maintenance: MaintenanceWorker;
   transport: Transport;
+  gossip: GossipRouter;
   /** Where metrics and probes are served. */
   http: { host: string; port: number };
   status(): Promise<NodeStatus>;
@@ -114,6 +117,17 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   for (const point of config.trusted) pool.addPoint(point, 'trusted');
 
   const sharing = new WeakMap<Connection, PeerSharingClient>();
+  const gossip = new GossipRouter({
+    clock,
+    config: config.gossip,
+    metrics: telemetry.metrics,
+    log,
+    onMessage: (payload, id) =>
+      log.info(
+        { event: 'gossip_delivered', id: Buffer.from(id).toString('hex'), bytes: payload.length },
+        'gossip message',
+      ),
+  });
   let maintenance: MaintenanceWorker | undefined;
   let governor: Governor | undefined;
   const peers = new PeerStateActions({
@@ -134,7 +148,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
         ),
       },
       warm: {},
-      hot: {},
+      hot: { gossip: ({ connection }) => startGossip(connection, gossip) },
     },
     dial: (point) => transport.dial(point),
     onStatusChange: (_handle, from, to) => {
@@ -148,6 +162,9 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     peers,
     telemetry,
     sharingSecret: randomBytes(16).toString('hex'),
+    responders: new Map([
+      [Protocol.gossip, (channel, connection) => serveGossip(channel, connection, gossip)],
+    ]),
   });
   const transport: Transport = new Transport({
     peerId: identity.peerId,
@@ -274,6 +291,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     peers,
     maintenance: worker,
     transport,
+    gossip,
     http: { host: config.http.listen.host, port: http.address.port },
     status,
     async stop() {

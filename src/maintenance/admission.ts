@@ -1,6 +1,7 @@
 import type { Band } from '../config/band.ts';
+import { isTrustedRemote } from '../peers/trust.ts';
 import type { Pool } from '../pool/index.ts';
-import { parsePointKey, pointKeyOf } from '../pool/index.ts';
+import { inboundPoint } from '../wire/connection.ts';
 import type { Refusal } from '../wire/handshake.ts';
 import type { AdmissionPolicy, AdmissionRequest } from '../wire/transport.ts';
 
@@ -25,7 +26,12 @@ export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
   return {
     admit(request: AdmissionRequest): Refusal | undefined {
       const { pool } = deps;
-      const trusted = isTrusted(pool, request);
+      const point = inboundPoint(request.remoteHost, request.hello.advertisedAddress);
+      const trusted = isTrustedRemote(pool, {
+        peerId: request.peerId,
+        remoteHost: request.remoteHost,
+        ...(point === undefined ? {} : { point }),
+      });
       if (
         !trusted &&
         pool.isBlocked({ ip: request.remoteHost, peerId: request.peerId }) !== undefined
@@ -45,18 +51,4 @@ export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
       return undefined;
     },
   };
-}
-
-/** A peer is trusted by its id, or by the address it connects from or advertises. */
-function isTrusted(pool: Pool, request: AdmissionRequest): boolean {
-  if (pool.acl.isTrustedPeer(request.peerId)) return true;
-  const advertised = request.hello.advertisedAddress;
-  const port = advertised === undefined ? undefined : parsePointKey(advertised)?.port;
-  const key = port === undefined ? undefined : pointKeyOf({ host: request.remoteHost, port });
-  if (key !== undefined && pool.acl.isTrustedPoint(key)) return true;
-  return pool.acl
-    .trustedPoints()
-    .some(
-      (p) => p.startsWith(`${request.remoteHost}:`) || p.startsWith(`[${request.remoteHost}]:`),
-    );
 }

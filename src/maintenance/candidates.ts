@@ -69,20 +69,23 @@ export function orderCandidates(
 }
 
 /**
- * When the next trusted point now held back only by its backoff may be dialed (for the worker's
- * `trusted_missing` timer), or undefined when none is. Points excluded for any other reason
- * (connected, its peer connected elsewhere, banned, failed this cycle) are left out: waiting
- * does not make them dialable, so a timer on them would only spin.
+ * When the next point now held back only by its backoff may be dialed (trusted points only, for
+ * the worker's `trusted_missing` timer, or any point, for its retry after a short cycle), or
+ * undefined when none is. Points excluded for any other reason (connected, its peer connected
+ * elsewhere, banned, failed this cycle) are left out: waiting does not make them dialable, so a
+ * timer on them would only spin.
  */
-export function nextTrustedDialAt(
+export function nextDialAt(
   snapshot: PoolSnapshot,
   exclusions: Exclusions,
   now: number,
+  which: 'trusted' | 'any',
 ): number | undefined {
   const own = new Set(snapshot.ownAddresses);
   let earliest: number | undefined;
   for (const point of snapshot.points) {
-    if (!point.trusted || exclusionOf(point, own, exclusions, now) !== 'backoff') continue;
+    if (which === 'trusted' && !point.trusted) continue;
+    if (exclusionOf(point, own, exclusions, now) !== 'backoff') continue;
     if (earliest === undefined || point.nextDialAt < earliest) earliest = point.nextDialAt;
   }
   return earliest;

@@ -16,7 +16,7 @@ import { chooseVictims } from './victims.ts';
 export {
   emptyExclusionCounts,
   exclusionOf,
-  nextTrustedDialAt,
+  nextDialAt,
   orderCandidates,
   outcomeOf,
   selectCandidates,
@@ -138,7 +138,7 @@ function nominalStep(delayMs: number, initial: number, cap: number): number {
 
 /**
  * The exclusions a plan applies, from its input: the points and peers of live connections, the
- * dials in flight, the points failed this cycle, private mode. (For `nextTrustedDialAt`, so
+ * dials in flight, the points failed this cycle, private mode. (For `nextDialAt`, so
  * that the worker's timer agrees with the planner.)
  */
 export function exclusionsFor(

@@ -13,7 +13,7 @@ import {
   type CycleMotive,
   exclusionsFor,
   type LiveConnection,
-  nextTrustedDialAt,
+  nextDialAt,
   type PlanInput,
   planCycle,
   triggerFor,
@@ -78,6 +78,7 @@ export class MaintenanceWorker {
   #newArrivals = 0;
   #last: CycleSummary | undefined;
   #lastCount: number | undefined;
+  #trustedCheckQueued = false;
 
   constructor(deps: MaintenanceDeps) {
     this.#deps = deps;
@@ -85,6 +86,14 @@ export class MaintenanceWorker {
     this.#band = makeBand(this.#bounds);
     deps.pool.onChange((event) => {
       if (event.type === 'point_added' || event.type === 'peer_added') this.#arrived();
+      // A trusted point that went down must be re-dialed after its backoff, band or no band.
+      if (event.type === 'point_state' && !this.#trustedCheckQueued) {
+        this.#trustedCheckQueued = true;
+        queueMicrotask(() => {
+          this.#trustedCheckQueued = false;
+          this.#armTrusted();
+        });
+      }
     });
   }
 
@@ -145,19 +154,15 @@ export class MaintenanceWorker {
   /** Tells the worker the peer count changed; it raises too_few / too_many at the band's edges. */
   countChanged(): void {
     const count = this.count();
-    if (count < this.#band.minThreshold) {
-      this.#deps.telemetry.log.info(
-        { event: 'too_few_connections', count, band: this.#band },
-        'too few connections',
-      );
-      this.#trigger('too_few');
-    } else if (count > this.#band.maxThreshold) {
-      this.#deps.telemetry.log.info(
-        { event: 'too_many_connections', count, band: this.#band },
-        'too many connections',
-      );
-      this.#trigger('too_many');
-    }
+    const motive = triggerFor(count, this.#band, this.#lastCount);
+    this.#lastCount = count;
+    if (motive === undefined) return;
+    const event = motive === 'too_few' ? 'too_few_connections' : 'too_many_connections';
+    this.#deps.telemetry.log.info(
+      { event, count, band: this.#band },
+      motive === 'too_few' ? 'too few connections' : 'too many connections',
+    );
+    this.#trigger(motive);
   }
 
   /** Stops triggers and timers; waits for a cycle in progress to end. */
@@ -243,7 +248,7 @@ export class MaintenanceWorker {
           { event: 'maintenance_ended', motive, duration: durationMs, before, after, ...tally },
           'maintenance ended',
         );
-        this.#scheduleFollowUps(after, tally.dialed > 0);
+        this.#scheduleFollowUps(after, motive);
         return { motive, before, after, ...tally, durationMs };
       },
     );
@@ -361,20 +366,32 @@ export class MaintenanceWorker {
   }
 
   /**
-   * After a cycle that dialed but stayed short of minTarget, try again after the ask-for-more
+   * After a too_few cycle that stayed short of minTarget, try again after the ask-for-more
    * delay: the thresholds start the work, the targets end it (hysteresis), so a node does not
    * settle at minThreshold because a few dials were refused. Trusted points are re-dialed when
    * their backoff ends.
    */
-  #scheduleFollowUps(count: number, dialed: boolean): void {
+  #scheduleFollowUps(count: number, motive: CycleMotive): void {
     if (!this.#triggers || this.#stopped) return;
     this.#retryTimer?.cancel();
-    if (count < this.#band.minThreshold || (dialed && count < this.#band.minTarget)) {
-      const delay =
+    if (count < this.#band.minThreshold || (motive === 'too_few' && count < this.#band.minTarget)) {
+      // Whichever comes first: the ask-for-more wait, or a known point leaving its backoff
+      // (nodes started together refuse each other's first dials for a second or so).
+      const now = this.#deps.clock.now();
+      const input = this.#planInput('too_few', new Set());
+      const backoffEnd = nextDialAt(input.snapshot, exclusionsFor(input), now, 'any');
+      const ask =
         this.#askDelayMs ?? this.#deps.config.maintenance.timeBetweenLookingForPeersMs.initial;
+      const delay = Math.min(ask, backoffEnd === undefined ? ask : backoffEnd - now);
       this.#retryTimer = this.#deps.clock.setTimeout(() => this.#trigger('too_few'), delay);
     }
+    this.#armTrusted();
+  }
+
+  /** Re-arms the trusted re-dial for the next trusted point that may be dialed. */
+  #armTrusted(): void {
     this.#trustedTimer?.cancel();
+    if (!this.#triggers || this.#stopped) return;
     const dueAt = this.#nextTrustedDial();
     if (dueAt !== undefined) {
       this.#trustedTimer = this.#deps.clock.setTimeout(
@@ -391,7 +408,11 @@ export class MaintenanceWorker {
    */
   #nextTrustedDial(): number | undefined {
     const input = this.#planInput('trusted_missing', new Set());
-    return nextTrustedDialAt(input.snapshot, exclusionsFor(input), input.now);
+    // Dialable now: a dial makes progress (connected, or in backoff after a failure), so this
+    // cannot spin.
+    const plan = planCycle(input);
+    if (plan.kind === 'dial' && plan.reason === 'trusted_missing') return input.now;
+    return nextDialAt(input.snapshot, exclusionsFor(input), input.now, 'trusted');
   }
 
   #armIdle(): void {

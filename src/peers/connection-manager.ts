@@ -5,7 +5,7 @@ import { parsePointKey, pointKeyOf, sharingSalt } from '../pool/index.ts';
 import { serveKeepAlive } from '../protocols/keep-alive.ts';
 import { servePeerSharing } from '../protocols/peer-sharing.ts';
 import type { Telemetry } from '../telemetry/index.ts';
-import type { Connection } from '../wire/connection.ts';
+import type { Connection, Responder } from '../wire/connection.ts';
 import { Protocol } from '../wire/protocol-numbers.ts';
 import { DialError } from '../wire/transport.ts';
 import type { PeerStateActions } from './actions.ts';
@@ -19,7 +19,7 @@ export interface ConnectionManagerDeps {
   /** Secret part of the peer-sharing salt, so other nodes cannot predict our picks. */
   sharingSecret: string;
   /** Extra responders (e.g. gossip) served on every connection. */
-  responders?: ReadonlyMap<number, (connection: Connection) => void>;
+  responders?: ReadonlyMap<number, Responder>;
 }
 
 /**
@@ -38,7 +38,7 @@ export class ConnectionManager {
   onConnection(connection: Connection): void {
     this.#serve(connection);
     if (connection.direction === 'outbound') return;
-    const point = inboundPoint(connection);
+    const point = connection.point === undefined ? undefined : parsePointKey(connection.point);
     const { pool } = this.#deps;
     if (point !== undefined) {
       pool.addPoint(point, 'inbound');
@@ -107,19 +107,6 @@ export class ConnectionManager {
           }),
       }).catch(() => {});
     });
-    for (const [protocol, serve] of responders ?? []) {
-      connection.setResponder(protocol, () => serve(connection));
-    }
+    for (const [protocol, serve] of responders ?? []) connection.setResponder(protocol, serve);
   }
-}
-
-/**
- * The point an inbound peer can be dialed at: its source IP with the port it advertised (as
- * Octez does); a peer that advertises nothing is not dialable and gets no point.
- */
-function inboundPoint(connection: Connection): PointSpec | undefined {
-  const advertised = connection.hello.advertisedAddress;
-  if (advertised === undefined) return undefined;
-  const port = parsePointKey(advertised)?.port;
-  return port === undefined ? undefined : { host: connection.remoteHost, port };
 }

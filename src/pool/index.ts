@@ -39,7 +39,13 @@ export {
   poolFileName,
   poolFilePath,
 } from './persistence.ts';
-export { canonicalHost, type PointKey, parsePointKey, pointKeyOf } from './point-key.ts';
+export {
+  canonicalHost,
+  hostOfKey,
+  type PointKey,
+  parsePointKey,
+  pointKeyOf,
+} from './point-key.ts';
 export {
   canTransition,
   type InvalidTransition,

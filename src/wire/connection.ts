@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { parsePointKey, pointKeyOf } from '../pool/point-key.ts';
 import type { Direction } from '../telemetry/metrics.ts';
 import type { WireError } from './errors.ts';
 import type { Channel, Mux } from './mux.ts';
@@ -9,6 +10,20 @@ export interface RemoteHello {
   advertisedAddress?: string;
   privateNode: boolean;
   peerSharing: boolean;
+}
+
+/**
+ * The point an inbound peer can be dialed at: the address it connects from with the port it
+ * advertised (as Octez does). Never the advertised host itself: a peer could name someone else's
+ * address, a trusted one among them.
+ */
+export function inboundPoint(
+  remoteHost: string,
+  advertised: string | undefined,
+): string | undefined {
+  if (advertised === undefined) return undefined;
+  const parsed = parsePointKey(advertised);
+  return parsed === undefined ? undefined : pointKeyOf({ host: remoteHost, port: parsed.port });
 }
 
 export type Responder = (channel: Channel, connection: Connection) => void;

@@ -7,7 +7,7 @@ import type { Config, PointSpec } from '../config/types.ts';
 import { peerIdFromCertificate } from '../identity/index.ts';
 import { extractContext, injectTraceparent, type Telemetry, withSpan } from '../telemetry/index.ts';
 import { type Direction, observe } from '../telemetry/metrics.ts';
-import { Connection, type RemoteHello } from './connection.ts';
+import { Connection, inboundPoint, type RemoteHello } from './connection.ts';
 import { ConnectionTable, type TableEntry } from './connection-table.ts';
 import { WireError } from './errors.ts';
 import {
@@ -175,8 +175,13 @@ export class Transport {
       });
     });
     server.on('error', (error) => this.#opts.telemetry.log.error({ err: error }, 'listen_error'));
-    if (host !== '0.0.0.0' && host !== '::') this.#localAddress = host;
-    return server.address() as net.AddressInfo;
+    const address = server.address() as net.AddressInfo;
+    if (host !== '0.0.0.0' && host !== '::') {
+      this.#localAddress = host;
+      // A node bound to one address can be dialed there: say so unless told otherwise.
+      this.#opts.advertisedAddress ??= formatAddress({ host, port: address.port });
+    }
+    return address;
   }
 
   /** Stops listening and closes every connection, established or not. */
@@ -503,7 +508,7 @@ export class Transport {
         return this.#established(socket, reader, {
           peerId,
           direction: 'inbound',
-          ...(remote.advertisedAddress === undefined ? {} : { point: remote.advertisedAddress }),
+          ...optionalPoint(inboundPoint(raw.remoteAddress ?? '', remote.advertisedAddress)),
           version: final.version,
           hello: remote,
           entry,
@@ -776,4 +781,8 @@ function remoteHelloOf(hello: Hello): RemoteHello {
 
 function refusalOf(decision: Decision): Refusal {
   return decision.accept ? { reason: 'already_connected', alternatives: [] } : decision.refusal;
+}
+
+function optionalPoint(point: string | undefined): { point?: string } {
+  return point === undefined ? {} : { point };
 }

@@ -5,7 +5,7 @@ import {
   type Exclusions,
   exclusionOf,
   exclusionsFor,
-  nextTrustedDialAt,
+  nextDialAt,
   orderCandidates,
   selectCandidates,
 } from '../../../src/maintenance/plan.ts';
@@ -272,7 +272,7 @@ test('with a real pool: backoff, bans, own address and trust as the pool reports
   assert.deepEqual(later, [key(5), key(4), key(0)], 'the failed point is back after its backoff');
 });
 
-test('nextTrustedDialAt: the earliest backoff end of a trusted point that only waits', () => {
+test('nextDialAt: the earliest backoff end of a trusted point that only waits', () => {
   const snap = snapshot([
     failed(1, 0, { trusted: true, nextDialAt: now + 5 * minute }),
     failed(2, 0, { trusted: true, nextDialAt: now + 2 * minute }),
@@ -291,6 +291,9 @@ test('nextTrustedDialAt: the earliest backoff end of a trusted point that only w
     failedThisCycle: new Set(),
     privateMode: false,
   });
-  assert.equal(nextTrustedDialAt(snap, exclusions, now), now + 2 * minute);
-  assert.equal(nextTrustedDialAt(snapshot([point(1, { trusted: true })]), open, now), undefined);
+  assert.equal(nextDialAt(snap, exclusions, now, 'trusted'), now + 2 * minute);
+  assert.equal(
+    nextDialAt(snapshot([point(1, { trusted: true })]), open, now, 'trusted'),
+    undefined,
+  );
 });
