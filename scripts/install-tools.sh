@@ -33,6 +33,9 @@ apt_install prometheus iproute2 nftables
 go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 go_install helm helm.sh/helm/v3/cmd/helm@v3.22.0
 
+# Jaeger v2 (a real OTLP trace backend for the observability tests): built from its Go module.
+bash scripts/install-jaeger.sh
+
 # Node dependencies, including Node 24 itself (devDependency `node@24`): never --ignore-scripts,
 # the node binary arrives through its preinstall script. `npm install` rather than `npm ci`: the
 # npm 11 here records only this platform's optional packages (Biome's and buf's binaries) in
