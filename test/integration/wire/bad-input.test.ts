@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { systemClock } from '../../../src/clock.ts';
 import { PeerSharingClient } from '../../../src/protocols/peer-sharing.ts';
@@ -19,21 +19,9 @@ import {
   handshakeAsDialer,
   rawTlsClient,
 } from '../../fixtures/raw-peer.ts';
-import { eventually, metricValue, startWireNode, type WireNode } from '../../fixtures/wire-node.ts';
+import { eventually, metricValue, type WireNode, wireNodes } from '../../fixtures/wire-node.ts';
 
-const started: WireNode[] = [];
-after(async () => {
-  for (const node of started) await node.close();
-});
-
-async function node(
-  host: string,
-  opts: Parameters<typeof startWireNode>[1] = {},
-): Promise<WireNode> {
-  const n = await startWireNode(host, opts);
-  started.push(n);
-  return n;
-}
+const node = wireNodes();
 
 /** After bad input the node still accepts and serves a well-behaved peer. */
 async function assertServesGoodPeer(target: WireNode): Promise<void> {

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RefusalReason } from '../../../src/wire/handshake.ts';
 import { DialError } from '../../../src/wire/transport.ts';
 import { closedSocket, handshakeAsDialer, hello, rawTlsClient } from '../../fixtures/raw-peer.ts';
-import { metricValue, startWireNode, type WireNode } from '../../fixtures/wire-node.ts';
+import { metricValue, type WireNode, wireNodes } from '../../fixtures/wire-node.ts';
 
-const started: WireNode[] = [];
-after(async () => {
-  for (const node of started) await node.close();
-});
-
-async function node(
-  host: string,
-  opts: Parameters<typeof startWireNode>[1] = {},
-): Promise<WireNode> {
-  const n = await startWireNode(host, opts);
-  started.push(n);
-  return n;
-}
+const node = wireNodes();
 
 /** Dials and expects a refusal for `reason`, counted on both sides. */
 async function expectRefusal(
