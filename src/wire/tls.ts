@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 
 /**
@@ -18,6 +19,11 @@ export function createNodeSecureContext(
     cert: credentials.certPem,
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',
+    // Resumption on the accepting side: a tls.Server sets these itself, a TLSSocket wrapped by
+    // hand does not, and OpenSSL resumes no session that asked for a client certificate without
+    // a session id context.
+    sessionIdContext: 'meshkeeper',
+    ticketKeys: randomBytes(48),
     // Empty keeps Node's default, the post-quantum hybrid X25519MLKEM768 first.
     ...(groups === '' ? {} : { ecdhCurve: groups }),
   });

@@ -126,6 +126,9 @@ export class Transport {
   readonly #opts: TransportOptions;
   readonly #secureContext: tls.SecureContext;
   readonly #tickets = new TicketCache();
+  /** Peer ids proven on dialed sockets, and how to keep their tickets once proven. */
+  readonly #proven = new WeakMap<tls.TLSSocket, string>();
+  readonly #keepTicket = new WeakMap<tls.TLSSocket, (peerId: string) => void>();
   readonly #table: ConnectionTable;
   readonly #live = new Set<net.Socket>();
   readonly #connections = new Set<Connection>();
@@ -213,6 +216,7 @@ export class Transport {
         this.#tlsClient(raw, key),
       );
       const peerId = this.#dialedPeerId(socket, key, point.peerId);
+      this.#keepTicket.get(socket)?.(peerId);
       const connection = await this.#traced(
         'wire.handshake',
         parent,
@@ -295,10 +299,17 @@ export class Transport {
       ...(ticket === undefined ? {} : { session: ticket.session }),
     });
     this.#track(socket);
+    // Tickets may arrive before the peer id is proven (Node emits 'session' before
+    // 'secureConnect'): the latest waits until the dial has checked the identity.
+    let latest: Buffer | undefined;
     socket.on('session', (session: Buffer) => {
-      const cert = socket.getPeerX509Certificate();
-      const proven = cert === undefined ? ticket?.peerId : idFromCert(cert);
-      if (proven !== undefined) this.#tickets.set(key, { session, peerId: proven });
+      const proven = this.#proven.get(socket);
+      if (proven === undefined) latest = session;
+      else this.#tickets.set(key, { session, peerId: proven });
+    });
+    this.#keepTicket.set(socket, (peerId) => {
+      this.#proven.set(socket, peerId);
+      if (latest !== undefined) this.#tickets.set(key, { session: latest, peerId });
     });
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -595,6 +606,7 @@ export class Transport {
         peer: init.peerId,
         direction: init.direction,
         point: init.point,
+        tlsResumed: socket.isSessionReused(),
       },
       'connection established',
     );

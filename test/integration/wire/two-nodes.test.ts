@@ -93,3 +93,26 @@ test('a second connection to a connected peer is refused with already_connected'
     1,
   );
 });
+
+test('a reconnect resumes the TLS session and still knows the peer id', async () => {
+  const c = await startWireNode('127.0.0.4');
+  try {
+    const first = await a.transport.dial({ host: c.host, port: c.port });
+    first.close();
+    await first.closed;
+    await eventually(() => c.transport.connections.size === 0, 3000, 'c sees the close');
+    const again = await a.transport.dial({ host: c.host, port: c.port });
+    assert.equal(again.peerId, c.peerId);
+    const established = a.telemetry.logs.filter(
+      (l) => l.event === 'connection_established' && l.peer === c.peerId,
+    );
+    assert.deepEqual(
+      established.map((l) => l.tlsResumed),
+      [false, true],
+      'the second dial resumed the first session',
+    );
+    again.close();
+  } finally {
+    await c.close();
+  }
+});
