@@ -154,7 +154,18 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     onStatusChange: (_handle, from, to) => {
       if (isEstablished(from) !== isEstablished(to)) maintenance?.countChanged();
       governor?.poke();
+      publishCold();
     },
+  });
+  // Cold peers are the known peer ids with no live connection (PeerStateActions counts the rest).
+  const publishCold = (): void => {
+    telemetry.metrics.peers.set(
+      { status: 'cold' },
+      Math.max(0, pool.peerCount - peers.handles.size),
+    );
+  };
+  pool.onChange((event) => {
+    if (event.type === 'peer_added' || event.type === 'peer_removed') publishCold();
   });
   const manager = new ConnectionManager({
     clock,
