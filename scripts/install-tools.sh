@@ -32,6 +32,8 @@ go_install() { # name module@version
 apt_install prometheus iproute2 nftables
 go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 go_install helm helm.sh/helm/v3/cmd/helm@v3.22.0
+# gRPC load generator for bench/admin (not needed by the tests).
+go_install ghz github.com/bojand/ghz/cmd/ghz@v0.120.0
 
 # Jaeger v2 (a real OTLP trace backend for the observability tests): built from its Go module.
 bash scripts/install-jaeger.sh

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { type AdminServer, NodeEvents, type NodeTargets, startAdminServer } from './admin/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { formatAddress } from './config/address.ts';
-import type { Config } from './config/types.ts';
+import type { Config, PointSpec } from './config/types.ts';
 import { Governor } from './governor/driver.ts';
+import { readiness } from './http/readiness.ts';
 import { startHttpServer } from './http/server.ts';
 import { createCertificate, loadOrCreateIdentity } from './identity/index.ts';
 import { admissionPolicy } from './maintenance/admission.ts';
@@ -11,6 +13,7 @@ import { MaintenanceWorker } from './maintenance/worker.ts';
 import { PeerStateActions } from './peers/actions.ts';
 import { keepAliveStarter, peerSharingStarter } from './peers/bundles.ts';
 import { ConnectionManager } from './peers/connection-manager.ts';
+import type { PeerHandle } from './peers/handle.ts';
 import { isEstablished } from './peers/status.ts';
 import { isTrustedHandle } from './peers/trust.ts';
 import { loadPool, Pool, PoolPersister, poolFilePath } from './pool/index.ts';
@@ -51,9 +54,24 @@ export interface RunningNode {
   gossip: GossipRouter;
   /** Where metrics and probes are served. */
   http: { host: string; port: number };
+  /** Where the gRPC admin API is served. */
+  admin: { host: string; port: number };
+  /** Peer status changes, cycles and operator actions, for the admin API's WatchEvents. */
+  events: NodeEvents;
   status(): Promise<NodeStatus>;
-  /** Graceful: maintenance stops, peers cool down (bounded), the pool is persisted. */
+  /** Dials `point` through the pool and makes it a warm peer (admin Connect). */
+  connect(point: PointSpec): Promise<PeerHandle>;
+  /** The governor's hot target and the pool's caps in force. */
+  targets(): NodeTargets;
+  /** Changes targets at run time (admin SetTargets); returns all of them. */
+  setTargets(targets: Partial<NodeTargets>): NodeTargets;
+  /**
+   * Graceful: maintenance stops, peers cool down (bounded), the pool is persisted. Idempotent:
+   * a second call (a signal during an admin Shutdown) gets the same promise.
+   */
   stop(): Promise<void>;
+  /** Settles once the node has stopped, whoever stopped it (a signal or the admin Shutdown). */
+  stopped: Promise<void>;
 }
 
 /**
@@ -72,6 +90,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     env: opts.env ?? process.env,
   });
   const { log } = telemetry;
+  const events = new NodeEvents(clock);
 
   const pool = new Pool({
     clock,
@@ -151,9 +170,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       hot: { gossip: ({ connection }) => startGossip(connection, gossip) },
     },
     dial: (point) => transport.dial(point),
-    onStatusChange: (_handle, from, to) => {
+    onStatusChange: (handle, from, to) => {
       if (isEstablished(from) !== isEstablished(to)) maintenance?.countChanged();
       governor?.poke();
+      events.statusChanged(handle, from, to);
       publishCold();
     },
   });
@@ -202,6 +222,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     connect: (point) => manager.establish(point),
     disconnect: (handle) => peers.close(handle),
     askForMore: () => discovery.askForMore(),
+    onCycle: (summary) => events.cycle(summary),
   });
   maintenance = worker;
   governor = new Governor({
@@ -263,37 +284,49 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     registry: telemetry.metrics.registry,
     status,
     readiness: () => {
-      const established = worker.count();
-      if (clock.now() - startedAt < config.http.readyGraceMs) {
-        return { ready: true, reason: 'listening; within the start-up grace' };
-      }
-      if (established >= worker.bounds.min) {
-        return { ready: true, reason: `${established} established ≥ min ${worker.bounds.min}` };
-      }
-      const usable = pool
-        .snapshot()
-        .points.some((p) => p.blocked === undefined && p.state !== 'running');
-      return usable
-        ? { ready: false, reason: `${established} established < min ${worker.bounds.min}` }
-        : { ready: true, reason: `${established} established, no usable point known` };
+      const connectedPeers = new Set<string>();
+      for (const handle of peers.handles.values())
+        if (isEstablished(handle.status)) connectedPeers.add(handle.peerId);
+      return readiness({
+        nowMs: clock.now(),
+        startedAtMs: startedAt,
+        graceMs: config.http.readyGraceMs,
+        established: worker.count(),
+        min: worker.bounds.min,
+        snapshot: pool.snapshot(),
+        connectedPeers,
+      });
     },
   });
-  await discovery.resolveBootstrap();
-  worker.start();
-  hotKeeper.start();
-  void worker.maintain();
-  log.info(
-    {
-      event: 'node_started',
-      listen,
-      http: http.address.port,
-      network: config.network,
-      private: config.privateMode,
-    },
-    'node started',
-  );
-
-  return {
+  let admin: AdminServer | undefined;
+  let stopping: Promise<void> | undefined;
+  let markStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    markStopped = resolve;
+  });
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ event: 'node_stopping' }, 'node stopping');
+      admin?.drain();
+      hotKeeper.stop();
+      await worker.shutdown();
+      await peers.closeAll();
+      await admin?.close();
+      await transport.close();
+      await http.close();
+      persister.stop();
+      await persister.flush();
+      await telemetry.shutdown();
+      log.info({ event: 'node_stopped' }, 'node stopped');
+    })().finally(markStopped);
+    return stopping;
+  };
+  const targets = (): NodeTargets => ({
+    hotTarget: config.peers.hotTarget,
+    maxKnownPoints: config.pool.maxKnownPoints,
+    maxKnownPeerIds: config.pool.maxKnownPeerIds,
+  });
+  const node: RunningNode = {
     peerId: identity.peerId,
     config,
     listen,
@@ -304,20 +337,48 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     transport,
     gossip,
     http: { host: config.http.listen.host, port: http.address.port },
+    admin: { host: config.admin.listen.host, port: 0 },
+    events,
     status,
-    async stop() {
-      log.info({ event: 'node_stopping' }, 'node stopping');
-      hotKeeper.stop();
-      await worker.shutdown();
-      await peers.closeAll();
-      await transport.close();
-      await http.close();
-      persister.stop();
-      await persister.flush();
-      await telemetry.shutdown();
-      log.info({ event: 'node_stopped' }, 'node stopped');
+    connect: (point) => manager.establish(point),
+    targets,
+    setTargets(changes) {
+      // The pool and the governor read these from the config they were given, at each decision.
+      if (changes.hotTarget !== undefined) config.peers.hotTarget = changes.hotTarget;
+      if (changes.maxKnownPoints !== undefined) config.pool.maxKnownPoints = changes.maxKnownPoints;
+      if (changes.maxKnownPeerIds !== undefined)
+        config.pool.maxKnownPeerIds = changes.maxKnownPeerIds;
+      hotKeeper.poke();
+      return targets();
     },
+    stop,
+    stopped,
   };
+  try {
+    admin = await startAdminServer(node);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  node.admin.port = admin.port;
+
+  await discovery.resolveBootstrap();
+  worker.start();
+  hotKeeper.start();
+  void worker.maintain();
+  log.info(
+    {
+      event: 'node_started',
+      listen,
+      http: http.address.port,
+      admin: admin.port,
+      network: config.network,
+      private: config.privateMode,
+    },
+    'node started',
+  );
+
+  return node;
 }
 
 /** Connection failures since start, every reason together (the cluster view shows it). */

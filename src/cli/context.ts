@@ -3,6 +3,8 @@ import type { Config } from '../config/index.ts';
 /** What the node returns once started; `stop()` resolves when everything is closed. */
 export interface RunningNode {
   stop(): Promise<void>;
+  /** Settles when the node stopped by itself (admin Shutdown); then `run` exits. */
+  stopped?: Promise<void>;
 }
 
 export type StartNode = (
@@ -21,6 +23,8 @@ export interface CliContext {
   loadStartNode(): Promise<StartNode>;
   /** Resolves with the first shutdown signal. */
   waitForShutdown(): Promise<string>;
+  /** How long `run` waits for the node to stop before it gives up (tests shorten it). */
+  stopDeadlineMs?: number;
 }
 
 /** The exit codes scripts may rely on. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
+import { registerAdmin } from './admin.ts';
 import { registerCluster } from './cluster.ts';
 import { registerConfig } from './config.ts';
 import { type CliContext, EXIT_OK, EXIT_USAGE, processContext } from './context.ts';
@@ -31,6 +32,7 @@ export async function runCli(
   registerRun(program, ctx, setExitCode);
   registerConfig(program, ctx, setExitCode);
   registerCluster(program, ctx, setExitCode);
+  registerAdmin(program, ctx, setExitCode);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (cause) {
@@ -40,6 +42,12 @@ export async function runCli(
   return exitCode;
 }
 
-if (import.meta.main) {
+/** Runs the command line as this process: its exit code, and nothing left to keep it alive. */
+export async function runAsProcess(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2));
+  // The command is over: a handle left open (a socket stuck past the stop deadline) must not keep
+  // the process alive. Unref'd, so a clean exit is not delayed by it.
+  setTimeout(() => process.exit(), 2000).unref();
 }
+
+if (import.meta.main) await runAsProcess();

@@ -19,6 +19,12 @@ export function registerRun(
   run.action(async () => setExitCode(await runNode(run.args, ctx)));
 }
 
+/**
+ * Every step of `stop()` is bounded on its own (close timeouts, dial timeouts); this bounds the
+ * sum, below Kubernetes' default 30 s termination grace, so SIGKILL never cuts a persist short.
+ */
+const STOP_DEADLINE_MS = 25_000;
+
 export async function runNode(args: readonly string[], ctx: CliContext): Promise<number> {
   const loaded = loadConfig({ argv: args, env: ctx.env });
   if (!loaded.ok) {
@@ -33,14 +39,30 @@ export async function runNode(args: readonly string[], ctx: CliContext): Promise
     ctx.stderr(`meshkeeper: failed to start: ${describe(cause)}\n`);
     return EXIT_FAILURE;
   }
-  const signal = await ctx.waitForShutdown();
-  ctx.stderr(`meshkeeper: ${signal} received, stopping\n`);
+  // A signal, or the node stopping by itself (admin Shutdown), whichever comes first.
+  const selfStop = node.stopped?.then(() => undefined);
+  const signal = await Promise.race([ctx.waitForShutdown(), ...(selfStop ? [selfStop] : [])]);
+  ctx.stderr(
+    signal === undefined
+      ? 'meshkeeper: stopped by admin Shutdown\n'
+      : `meshkeeper: ${signal} received, stopping\n`,
+  );
+  const deadlineMs = ctx.stopDeadlineMs ?? STOP_DEADLINE_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), deadlineMs);
+  });
   try {
-    await node.stop();
+    if ((await Promise.race([node.stop(), deadline])) === 'deadline') {
+      ctx.stderr(`meshkeeper: stop did not finish within ${deadlineMs} ms, exiting\n`);
+      return EXIT_FAILURE;
+    }
     return EXIT_OK;
   } catch (cause) {
     ctx.stderr(`meshkeeper: stop failed: ${describe(cause)}\n`);
     return EXIT_FAILURE;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -35,6 +35,7 @@ export async function startHttpServer(
       const registry = deps.registry;
       const original = registry.contentType;
       registry.setContentType((openMetrics ? OPENMETRICS : PROMETHEUS_TEXT) as never);
+      if (!openMetrics) restoreCounterNames(registry);
       try {
         const body = await registry.metrics();
         res.type(registry.contentType).send(body);
@@ -45,8 +46,15 @@ export async function startHttpServer(
     scrapes = scrape.catch(() => {});
     scrape.catch((error: unknown) => res.status(500).type('text/plain').send(String(error)));
   });
+  // Probes are never cached: a proxy answering from cache would hide a dead process.
+  app.use(['/healthz', '/readyz'], (_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
+  // Liveness: answering at all proves the process and its event loop run. It never looks at
+  // peers: a node without peers is not helped by a restart.
   app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok\n');
+    res.type('text/plain').send(`ok: up ${Math.floor(process.uptime())} s\n`);
   });
   app.get('/readyz', (_req, res) => {
     const { ready, reason } = deps.readiness();
@@ -69,4 +77,18 @@ export async function startHttpServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * prom-client 15.1 strips `_total` from a counter's name, in place, whenever it renders OpenMetrics
+ * (where the family is named without it); a Prometheus-text scrape after an OpenMetrics one would
+ * then serve `meshkeeper_bytes` instead of `meshkeeper_bytes_total` (prometheus/client_js#829
+ * removes the mutation). Every counter here is named `…_total` (DESIGN §8, and prom-client's own
+ * `process_cpu_*_total`), so the suffix is put back before a text scrape.
+ */
+function restoreCounterNames(registry: HttpDeps['registry']): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    const m = metric as unknown as { type?: string; name: string };
+    if (m.type === 'counter' && !m.name.endsWith('_total')) m.name = `${m.name}_total`;
+  }
 }

@@ -1,3 +1,4 @@
+import { type Context, context } from '@opentelemetry/api';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { type Band, makeBand } from '../config/band.ts';
 import type { Config, ConnectionBounds, PointSpec } from '../config/types.ts';
@@ -44,6 +45,8 @@ export interface MaintenanceDeps {
   disconnect: (handle: PeerHandle) => Promise<void>;
   /** Asks the network for more points; resolves with how many new ones arrived. */
   askForMore: () => Promise<number>;
+  /** Told of every cycle's summary as it ends (the admin API's WatchEvents). Must not throw. */
+  onCycle?: (summary: CycleSummary) => void;
 }
 
 /** Priority when several motives are pending: the most urgent names the cycle. */
@@ -66,6 +69,8 @@ export class MaintenanceWorker {
   #bounds: ConnectionBounds;
   #band: Band;
   readonly #pending = new Set<CycleMotive>();
+  /** The caller's trace context of a requested cycle, so that its span is the cycle's parent. */
+  readonly #parents = new Map<CycleMotive, Context>();
   #waiters: Array<(summary: CycleSummary) => void> = [];
   #wake: (() => void) | undefined;
   #idleTimer: TimerHandle | undefined;
@@ -127,6 +132,7 @@ export class MaintenanceWorker {
   /** Runs one full cycle (even when nothing needs doing) and resolves with its summary. */
   maintain(): Promise<CycleSummary> {
     const done = new Promise<CycleSummary>((resolve) => this.#waiters.push(resolve));
+    this.#requestedBy('maintain_request');
     this.#trigger('maintain_request', true);
     return done;
   }
@@ -136,6 +142,7 @@ export class MaintenanceWorker {
     this.#bounds = { ...bounds };
     this.#band = makeBand(bounds);
     this.#publishBounds();
+    this.#requestedBy('bounds_changed');
     this.#trigger('bounds_changed', true);
     return this.#band;
   }
@@ -173,6 +180,11 @@ export class MaintenanceWorker {
     await this.#running;
   }
 
+  /** The first caller asking for a cycle of `motive` gives it its parent span. */
+  #requestedBy(motive: CycleMotive): void {
+    if (!this.#stopped && !this.#parents.has(motive)) this.#parents.set(motive, context.active());
+  }
+
   #trigger(motive: CycleMotive, always = false): void {
     if (this.#stopped || (!always && !this.#triggers)) return;
     this.#pending.add(motive);
@@ -200,8 +212,15 @@ export class MaintenanceWorker {
         motive === 'maintain_request' || this.#pending.has('maintain_request') ? this.#waiters : [];
       if (waiters === this.#waiters) this.#waiters = [];
       this.#pending.clear();
-      const summary = await this.#cycle(motive);
+      const parent = this.#parents.get(motive);
+      this.#parents.clear();
+      const summary = await this.#cycle(motive, parent);
       this.#last = summary;
+      try {
+        this.#deps.onCycle?.(summary);
+      } catch {
+        // A listener's failure must not stop the worker.
+      }
       for (const resolve of waiters) resolve(summary);
       this.#armIdle();
     }
@@ -209,7 +228,7 @@ export class MaintenanceWorker {
       resolve(this.#last ?? this.#emptySummary('maintain_request'));
   }
 
-  async #cycle(motive: CycleMotive): Promise<CycleSummary> {
+  async #cycle(motive: CycleMotive, parent: Context | undefined): Promise<CycleSummary> {
     const { telemetry, clock } = this.#deps;
     const started = clock.now();
     const before = this.count();
@@ -218,6 +237,7 @@ export class MaintenanceWorker {
       telemetry.tracer,
       'maintenance.cycle',
       {
+        ...(parent === undefined ? {} : { parent }),
         attributes: {
           'meshkeeper.motive': motive,
           'meshkeeper.connections.before': before,

@@ -15,13 +15,19 @@ interface Harness {
 }
 
 function harness(
-  options: { startFails?: boolean; stopFails?: boolean; env?: Record<string, string> } = {},
+  options: {
+    startFails?: boolean;
+    stopFails?: boolean;
+    stopHangs?: boolean;
+    env?: Record<string, string>;
+  } = {},
 ): Harness {
   const h: Harness = { ctx: {}, out: [], err: [], started: [], stopped: 0 };
   const node: RunningNode = {
     async stop() {
       h.stopped++;
       if (options.stopFails === true) throw new Error('stuck socket');
+      if (options.stopHangs === true) await new Promise(() => {});
     },
   };
   const startNode: StartNode = async (config) => {
@@ -35,6 +41,7 @@ function harness(
     env: options.env ?? {},
     loadStartNode: async () => startNode,
     waitForShutdown: async () => 'SIGTERM',
+    stopDeadlineMs: 50,
   };
   return h;
 }
@@ -71,6 +78,14 @@ test('run: a node that fails to stop exits 1', async () => {
   const h = harness({ stopFails: true });
   assert.equal(await runCli(['run'], h.ctx), 1);
   assert.match(h.err.join(''), /stop failed: stuck socket/);
+});
+
+test('run: a node whose stop never finishes exits 1 at the stop deadline', async () => {
+  const h = harness({ stopHangs: true });
+  const code = await runCli(['run', '--listen', '127.0.0.1:0'], h.ctx);
+  assert.equal(code, 1);
+  assert.equal(h.stopped, 1);
+  assert.match(h.err.join(''), /stop did not finish within 50 ms, exiting/);
 });
 
 test('run --help prints help and loads nothing', async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   createTracing,
@@ -12,6 +11,7 @@ import {
   withSpan,
 } from '../../../src/telemetry/index.ts';
 import { recordingLogger } from '../../../src/telemetry/logger.ts';
+import { startOtlpCollector } from '../../fixtures/otlp-collector.ts';
 
 const base = { serviceName: 'meshkeeper', version: '0.0.0-test' };
 
@@ -133,7 +133,7 @@ test('createTracing: invalid OTEL variables are one TracingConfigError listing e
 });
 
 test('createTracing: two nodes in one process export to a local collector under their own ids', async () => {
-  const collector = await startCollector();
+  const collector = await startOtlpCollector();
   try {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}` };
     const a = createTracing({ ...base, serviceInstanceId: 'mknodea', env });
@@ -161,51 +161,4 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/**
- * An OTLP/gRPC trace receiver reduced to what the test needs: it keeps each request's raw
- * protobuf (strings such as span names and resource attributes appear in it verbatim) and
- * answers with an empty ExportTraceServiceResponse.
- */
-async function startCollector(): Promise<{
-  port: number;
-  requests: Buffer[];
-  stop: () => Promise<void>;
-}> {
-  const requests: Buffer[] = [];
-  const raw = (b: Buffer) => b;
-  const server = new grpc.Server();
-  server.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    },
-    {
-      Export: (
-        call: grpc.ServerUnaryCall<Buffer, Buffer>,
-        callback: grpc.sendUnaryData<Buffer>,
-      ) => {
-        requests.push(call.request);
-        callback(null, Buffer.alloc(0));
-      },
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  return {
-    port,
-    requests,
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
 }
