@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates checked-in code from its sources: wire protobuf messages (buf + protoc-gen-es).
+# Regenerates checked-in code from its sources: wire protobuf messages (buf + protoc-gen-es) and
+# the admin API's descriptor set (src/admin/gen/generate.ts, served through reflection).
 # With --check, generates into a temporary tree and fails when the checked-in code differs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,10 @@ if [ "${1:-}" = "--check" ]; then
     echo "generated code is stale: run npm run generate" >&2
     exit 1
   fi
+  node src/admin/gen/generate.ts --check
   echo "generated code is current"
 else
   rm -rf src/wire/gen
   buf generate
+  node src/admin/gen/generate.ts
 fi
