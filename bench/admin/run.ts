@@ -278,6 +278,19 @@ function render(results: PhaseResult[], maxRps: number): string {
     'Keep-alive RTT quantiles are bucket upper bounds of `meshkeeper_keepalive_rtt_seconds` (buckets 0.5, 1, 2.5, 5, 10, 25 … ms), from the difference of two scrapes around each phase.',
     '',
   );
+  // What the errors were, as ghz reports them (status and message), so none is left unexplained.
+  for (const r of results) {
+    const kinds = Object.entries(r.ghz?.errorDistribution ?? {});
+    if (kinds.length === 0) continue;
+    lines.push(`Errors in "${r.name}":`, '');
+    for (const [message, count] of kinds) lines.push(`- ${count} × \`${message}\``);
+    if (kinds.every(([message]) => message.includes('use of closed network connection')))
+      lines.push(
+        '',
+        "All are Go's error for a read on a connection closed locally: ghz closes its connections when the duration ends, with calls still in flight.",
+      );
+    lines.push('');
+  }
   return lines.join('\n');
 }
 

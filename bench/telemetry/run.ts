@@ -33,7 +33,7 @@ import { type Attribution, attribute, type Component } from './profile.ts';
  * only within one run).
  *
  *   node bench/telemetry/run.ts [--connections 1000] [--reps 3] [--steady 20] [--keepalive 1s]
- *     [--modes off,on] [--out file.md]
+ *     [--modes off,on] [--out bench/results/telemetry.md]
  */
 
 const { values } = parseArgs({
@@ -44,7 +44,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     // Keep-alive period on every connection: 1s is the light steady state, 100ms a loaded one.
     keepalive: { type: 'string', default: '1s' },
-    out: { type: 'string' },
+    out: { type: 'string', default: new URL('../results/telemetry.md', import.meta.url).pathname },
     // Also `tracing` (tracing only) and `scraping` (scrapes only), to split the cost.
     modes: { type: 'string', default: 'off,on' },
     // After the A/B runs, one more run per mode under `node --cpu-prof`, attributed by component.
@@ -116,7 +116,7 @@ try {
   }
   const report = render(results) + renderProfiles(profiles);
   process.stdout.write(report);
-  if (values.out !== undefined) writeFileSync(values.out, report);
+  writeFileSync(values.out, report);
 } finally {
   await cleanup.run();
 }
