@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, rm } from 'node:fs/promises';
+import { link, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface WriteFileAtomicOptions {
@@ -26,7 +26,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const mode = opts.mode ?? 0o600;
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const file = await open(temp, 'wx', mode);
     try {
@@ -48,6 +48,35 @@ export async function writeFileAtomic(
     await rm(temp, { force: true }).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Removes the temp files of `path` that a process killed mid-write (SIGKILL, OOM kill) left
+ * behind: without it each such death leaks a copy of the file. For the file's single writer,
+ * before its first write; returns how many were removed and never throws.
+ */
+export async function removeStaleTemps(path: string): Promise<number> {
+  const dir = dirname(path);
+  const prefix = tempPrefix(path);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    await rm(join(dir, name), { force: true }).then(
+      () => removed++,
+      () => {},
+    );
+  }
+  return removed;
+}
+
+function tempPrefix(path: string): string {
+  return `.${basename(path)}.`;
 }
 
 async function syncDir(dir: string): Promise<void> {

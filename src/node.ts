@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type AdminServer, NodeEvents, type NodeTargets, startAdminServer } from './admin/index.ts';
+import { removeStaleTemps } from './atomic-file.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { formatAddress } from './config/address.ts';
 import type { Config, PointSpec } from './config/types.ts';
@@ -100,6 +101,11 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     privateMode: config.privateMode,
   });
   const poolPath = poolFilePath(config.dataDir);
+  // A SIGKILL during a write leaves its temp file; peers.json itself is whole either way.
+  const staleTemps = await removeStaleTemps(poolPath);
+  if (staleTemps > 0) {
+    log.info({ event: 'pool_temp_removed', files: staleTemps }, 'removed an interrupted write');
+  }
   const loaded = await loadPool(poolPath, {
     clock,
     config: config.pool,
@@ -170,6 +176,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       hot: { gossip: ({ connection }) => startGossip(connection, gossip) },
     },
     dial: (point) => transport.dial(point),
+    reuseWaitMs: config.wire.handshakeTimeoutMs,
     onStatusChange: (handle, from, to) => {
       if (isEstablished(from) !== isEstablished(to)) maintenance?.countChanged();
       governor?.poke();

@@ -28,6 +28,11 @@ export interface PeerStateActionsDeps {
   dial: (point: PointSpec) => Promise<Connection>;
   /** Told of every status change, after it happened. */
   onStatusChange?: (handle: PeerHandle, from: PeerStatus, to: PeerStatus) => void;
+  /**
+   * How long `establish`, refused `already_connected`, waits for the connection that won to
+   * become a peer (it may still be in its handshake): the wire's handshake timeout.
+   */
+  reuseWaitMs?: number;
 }
 
 export interface MonitorResult {
@@ -39,6 +44,8 @@ export interface MonitorResult {
 const MAX_REPROMOTE_ENTRIES = 10_000;
 /** Cardano's repromote delay after an error is 10 s; ±2 s spreads reconnection storms. */
 const REPROMOTE_JITTER = 0.2;
+/** `wire.handshakeTimeout`'s default (DESIGN §3), for deps that do not say. */
+const DEFAULT_REUSE_WAIT_MS = 5000;
 
 /**
  * Cardano's PeerStateActions (DESIGN §5): synchronous establish / activate / deactivate / close,
@@ -49,6 +56,8 @@ export class PeerStateActions {
   readonly #deps: PeerStateActionsDeps;
   readonly #handles = new Map<string, PeerHandle>();
   readonly #repromoteAt = new Map<string, number>();
+  /** establish calls waiting for a peer's winning connection to arrive, by peer id. */
+  readonly #arrivals = new Map<string, Set<(handle: PeerHandle | undefined) => void>>();
 
   constructor(deps: PeerStateActionsDeps) {
     this.#deps = deps;
@@ -86,16 +95,19 @@ export class PeerStateActions {
         try {
           connection = await this.#deps.dial(point);
         } catch (error) {
-          const existing =
-            error instanceof DialError && error.peerId !== undefined
-              ? this.#live(error.peerId)
-              : undefined;
           if (
-            existing !== undefined &&
             error instanceof DialError &&
-            error.refusal?.reason === 'already_connected'
+            error.refusal?.reason === 'already_connected' &&
+            error.peerId !== undefined
           ) {
-            return existing;
+            // Simultaneous open: the connection that won (the lower id's) may still be in its
+            // handshake here; once it is a peer, it is the one this establish asked for. A peer
+            // cooling down holds the connection that refused us: nothing else will arrive.
+            const { peerId } = error;
+            const winner =
+              this.#live(peerId) ??
+              (this.#handles.has(peerId) ? undefined : await this.#arrival(peerId));
+            if (winner !== undefined) return winner;
           }
           throw this.#establishFailure(point, error);
         }
@@ -215,6 +227,27 @@ export class PeerStateActions {
       : undefined;
   }
 
+  /** The peer's next connection to start, or undefined if none does within `reuseWaitMs`. */
+  #arrival(peerId: string): Promise<PeerHandle | undefined> {
+    const waiters = this.#arrivals.get(peerId) ?? new Set();
+    this.#arrivals.set(peerId, waiters);
+    return new Promise((resolve) => {
+      const done = (handle: PeerHandle | undefined): void => {
+        timer.cancel();
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#arrivals.get(peerId) === waiters) {
+          this.#arrivals.delete(peerId);
+        }
+        resolve(handle);
+      };
+      const timer = this.#deps.clock.setTimeout(
+        () => done(undefined),
+        this.#deps.reuseWaitMs ?? DEFAULT_REUSE_WAIT_MS,
+      );
+      waiters.add(done);
+    });
+  }
+
   #establishFailure(point: PointSpec, error: unknown): PeerActionError {
     const type: FailureType = !(error instanceof DialError)
       ? 'HandleFailure'
@@ -250,6 +283,7 @@ export class PeerStateActions {
     this.#startBundle(handle, 'warm');
     this.#setStatus(handle, 'warm');
     void connection.closed.then((error) => this.#onMuxStopped(handle, error));
+    for (const arrived of [...(this.#arrivals.get(connection.peerId) ?? [])]) arrived(handle);
     return handle;
   }
 

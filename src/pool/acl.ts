@@ -101,7 +101,8 @@ function normalIp(ip: string): string {
   return canonicalHost(ip) ?? ip.toLowerCase();
 }
 
-function banKey(target: BanTarget): string {
+/** What names a ban, normalised (`peer:…`, `point:…`, `ip:…`): one ban per key. */
+export function banKey(target: BanTarget): string {
   switch (target.kind) {
     case 'peer':
       return `peer:${target.peerId}`;

@@ -10,6 +10,7 @@ export {
   type Blocked,
   type BlockQuery,
   type BlockReason,
+  banKey,
   defaultAclLimits,
   type GreylistEntry,
   type TrustResult,

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { writeFileAtomic } from '../../../src/atomic-file.ts';
+import { removeStaleTemps, writeFileAtomic } from '../../../src/atomic-file.ts';
 
 let dir = '';
 beforeEach(async () => {
@@ -60,4 +60,15 @@ test('writeFileAtomic: a failed rename (a directory in the way) leaves no temp f
 test('writeFileAtomic: a missing directory is an error, not a created directory', async () => {
   await assert.rejects(writeFileAtomic(join(dir, 'nope', 'f'), 'x'), { code: 'ENOENT' });
   assert.deepEqual(await readdir(dir), []);
+});
+
+test('removeStaleTemps: removes the temp files a killed writer of this file left, nothing else', async () => {
+  const path = join(dir, 'peers.json');
+  await writeFile(path, 'whole');
+  const left = ['.peers.json.4242.0123456789ab.tmp', '.peers.json.77.ba9876543210.tmp'];
+  const kept = ['peers.json', 'identity.json', '.identity.json.4242.0123456789ab.tmp'];
+  for (const name of [...left, ...kept.slice(1)]) await writeFile(join(dir, name), 'x');
+  assert.equal(await removeStaleTemps(path), 2);
+  assert.deepEqual((await readdir(dir)).sort(), kept.sort());
+  assert.equal(await removeStaleTemps(join(dir, 'missing-dir', 'peers.json')), 0);
 });

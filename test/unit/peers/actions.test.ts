@@ -114,6 +114,35 @@ describe('establish (cold → warm)', () => {
     assert.equal(await s.actions.establish(point), adopted);
   });
 
+  /** A dial the remote refuses already_connected: the peer's other connection won. */
+  const lostRace = async (): Promise<Connection> => {
+    throw new DialError('refused', 'dup', {
+      refusal: { reason: 'already_connected', alternatives: [] },
+      peerId: 'mkinbound',
+    });
+  };
+
+  test('simultaneous open: a dial that lost waits for the winning connection to become the peer', async () => {
+    const s = setup({ dial: lostRace });
+    const establishing = s.actions.establish(point);
+    await s.clock.advance(1000); // the winner is still in its handshake
+    const adopted = s.actions.adopt(new FakeConnection('mkinbound', 'inbound').asConnection());
+    assert.equal(await establishing, adopted);
+    assert.equal(await s.failures('ColdToWarm', 'HandshakeServerFailure'), 0);
+  });
+
+  test('simultaneous open: when no winner arrives within reuseWaitMs, the refusal is the failure', async () => {
+    const s = setup({ dial: lostRace });
+    const establishing = assert.rejects(s.actions.establish(point), (e: unknown) => {
+      assert.ok(e instanceof EstablishConnectionError);
+      assert.equal(e.code, 'HandshakeServerFailure');
+      return true;
+    });
+    await s.clock.advance(defaultConfig().wire.handshakeTimeoutMs);
+    await establishing;
+    assert.equal(await s.failures('ColdToWarm', 'HandshakeServerFailure'), 1);
+  });
+
   const failures: Array<[string, DialError, string]> = [
     [
       'a refusal by the remote',
