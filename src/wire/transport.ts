@@ -7,6 +7,13 @@ import type { Config, PointSpec } from '../config/types.ts';
 import { peerIdFromCertificate } from '../identity/index.ts';
 import { extractContext, injectTraceparent, type Telemetry, withSpan } from '../telemetry/index.ts';
 import { type Direction, observe } from '../telemetry/metrics.ts';
+import {
+  type AdmissionPolicy,
+  admitAll,
+  decideAccept,
+  refusalOf,
+  remoteHelloOf,
+} from './accept.ts';
 import { Connection, inboundPoint, type RemoteHello } from './connection.ts';
 import { ConnectionTable, type TableEntry } from './connection-table.ts';
 import { WireError } from './errors.ts';
@@ -16,13 +23,11 @@ import {
   HelloSchema,
 } from './gen/meshkeeper/wire/v1/handshake_pb.ts';
 import {
-  checkHello,
   type Decision,
   helloMessage,
   MAX_HANDSHAKE_MESSAGE_BYTES,
   type Refusal,
   readReply,
-  refuse,
   replyMessage,
   WIRE_VERSIONS,
 } from './handshake.ts';
@@ -73,22 +78,7 @@ export class DialError extends Error {
   }
 }
 
-export interface AdmissionRequest {
-  direction: Direction;
-  peerId: string;
-  remoteHost: string;
-  hello: RemoteHello;
-}
-
-/**
- * Policy asked after the wire's own checks pass (network, version, self, duplicates): bans,
- * greylists, trust in private mode, the connection limit. Undefined admits.
- */
-export interface AdmissionPolicy {
-  admit(request: AdmissionRequest): Refusal | undefined;
-}
-
-export const admitAll: AdmissionPolicy = { admit: () => undefined };
+export { type AdmissionPolicy, type AdmissionRequest, admitAll } from './accept.ts';
 
 export interface TransportOptions {
   peerId: string;
@@ -102,6 +92,11 @@ export interface TransportOptions {
   telemetry: Telemetry;
   clock: Clock;
   policy?: AdmissionPolicy;
+  /**
+   * The TLS session tickets dials resume from (default: the transport's own). Passed in so that a
+   * benchmark can forget a point's ticket and measure a first contact on the same transport.
+   */
+  tickets?: TicketCache;
   /** Every connection that completes its handshake, in either direction. */
   onConnection: (connection: Connection) => void;
 }
@@ -125,7 +120,7 @@ function pendingPerIp(maxPendingInbound: number): number {
 export class Transport {
   readonly #opts: TransportOptions;
   readonly #secureContext: tls.SecureContext;
-  readonly #tickets = new TicketCache();
+  readonly #tickets: TicketCache;
   /** Peer ids proven on dialed sockets, and how to keep their tickets once proven. */
   readonly #proven = new WeakMap<tls.TLSSocket, string>();
   readonly #keepTicket = new WeakMap<tls.TLSSocket, (peerId: string) => void>();
@@ -141,6 +136,7 @@ export class Transport {
   constructor(opts: TransportOptions) {
     this.#opts = opts;
     this.#secureContext = createNodeSecureContext(opts.credentials, opts.wire.tlsGroups);
+    this.#tickets = opts.tickets ?? new TicketCache();
     this.#table = new ConnectionTable(opts.peerId);
   }
 
@@ -528,11 +524,7 @@ export class Transport {
     );
   }
 
-  /**
-   * The accept decision, the same in both directions: the wire's own checks (network, version,
-   * self), then duplicates, then the node's policy; an accepted connection holds a table entry.
-   * The dialer passes the version the acceptor chose.
-   */
+  /** The accept decision (accept.ts); the dialer passes the version the acceptor chose. */
   #admit(
     direction: Direction,
     peerId: string,
@@ -540,23 +532,20 @@ export class Transport {
     hello: Hello,
     acceptedVersion: number | undefined,
   ): { decision: Decision; entry?: TableEntry } {
-    const checked = checkHello(hello, peerId, {
+    const gate = {
       network: this.#opts.network,
       peerId: this.#opts.peerId,
-    });
-    if (!checked.accept) return { decision: checked };
-    if (this.#table.isEstablished(peerId)) return { decision: refuse('already_connected') };
-    const refusal = this.policy.admit({
+      table: this.#table,
+      policy: this.policy,
+    };
+    const remoteHost = socket.remoteAddress ?? '';
+    return decideAccept(gate, {
       direction,
       peerId,
-      remoteHost: socket.remoteAddress ?? '',
-      hello: remoteHelloOf(hello),
+      remoteHost,
+      hello,
+      ...(acceptedVersion === undefined ? {} : { acceptedVersion }),
     });
-    if (refusal !== undefined) return { decision: { accept: false, refusal } };
-    const initiator = direction === 'outbound' ? this.#opts.peerId : peerId;
-    const entry = this.#table.claim(peerId, initiator);
-    if (entry === 'already_connected') return { decision: refuse('already_connected') };
-    return { decision: { accept: true, version: acceptedVersion ?? checked.version }, entry };
   }
 
   #established(
@@ -781,18 +770,6 @@ function peerOf(peerId: string | undefined, cause: unknown): { peerId?: string; 
 function idFromCert(cert: import('node:crypto').X509Certificate): string | undefined {
   const result = peerIdFromCertificate(cert);
   return result.ok ? result.peerId : undefined;
-}
-
-function remoteHelloOf(hello: Hello): RemoteHello {
-  return {
-    privateNode: hello.privateNode,
-    peerSharing: hello.peerSharing,
-    ...(hello.advertisedAddress === '' ? {} : { advertisedAddress: hello.advertisedAddress }),
-  };
-}
-
-function refusalOf(decision: Decision): Refusal {
-  return decision.accept ? { reason: 'already_connected', alternatives: [] } : decision.refusal;
 }
 
 function optionalPoint(point: string | undefined): { point?: string } {

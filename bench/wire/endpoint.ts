@@ -1,0 +1,96 @@
+/**
+ * What each implementation under test (meshkeeper, js-libp2p, a raw TLS pair) provides to the
+ * benchmark's server and client processes, so that both run the same work against any of them.
+ */
+
+export type ImplName = 'meshkeeper' | 'libp2p' | 'tls';
+export const IMPLS: readonly ImplName[] = ['meshkeeper', 'libp2p', 'tls'];
+
+/** What a client needs to reach and authenticate a server; printed by the server process. */
+export interface ServerInfo {
+  host: string;
+  port: number;
+  /** The server's identity the client pins: a meshkeeper peer id or a libp2p peer id. */
+  id: string;
+}
+
+export interface ServerOptions {
+  host: string;
+  /** Bytes a throughput stream carries; the server answers one byte once it has them all. */
+  sinkBytes: number;
+}
+
+export interface BenchServer {
+  readonly info: ServerInfo;
+  /** Connections open (authenticated) right now. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  server: ServerInfo;
+  /** Source address of this client's connections (one per client, as distinct peers have). */
+  localHost: string;
+  /** TLS key-exchange groups, OpenSSL syntax; empty = Node's default (post-quantum hybrid). */
+  groups: string;
+  /** Resume the TLS session of the previous connection; false = every dial a first contact. */
+  resume: boolean;
+}
+
+/** One identity that dials; each dial runs the implementation's full setup. */
+export interface BenchClient {
+  connect(): Promise<BenchConnection>;
+  close(): Promise<void>;
+}
+
+export interface BenchConnection {
+  /** The TLS session was resumed (always false where there is no TLS). */
+  readonly resumed: boolean;
+  /**
+   * Sends `total` bytes as writes of `chunk` on one stream, waiting for backpressure, and
+   * resolves when the server has acknowledged receiving all of them.
+   */
+  push(total: number, chunk: Uint8Array): Promise<void>;
+  /** Closes the connection and resolves once it is gone. */
+  close(): Promise<void>;
+}
+
+export interface Implementation {
+  startServer(opts: ServerOptions): Promise<BenchServer>;
+  createClient(opts: ClientOptions): Promise<BenchClient>;
+}
+
+/** The server's one-byte answer to a complete throughput stream. */
+export const ACK = new Uint8Array([1]);
+
+/**
+ * Counts bytes of one throughput stream and calls `done` once, when `total` have arrived.
+ * Returns the function to feed each received chunk's length.
+ */
+export function sinkCounter(total: number, done: () => void): (bytes: number) => void {
+  let received = 0;
+  return (bytes) => {
+    const before = received;
+    received += bytes;
+    if (before < total && received >= total) done();
+  };
+}
+
+export async function loadImplementation(name: ImplName): Promise<Implementation> {
+  switch (name) {
+    case 'meshkeeper':
+      return (await import('./impl-meshkeeper.ts')).meshkeeper;
+    case 'libp2p':
+      return (await import('./impl-libp2p.ts')).libp2p;
+    case 'tls':
+      return (await import('./impl-tls.ts')).rawTls;
+    default: {
+      const never: never = name;
+      throw new Error(`unknown implementation ${String(never)}`);
+    }
+  }
+}
+
+export function isImplName(value: string): value is ImplName {
+  return (IMPLS as readonly string[]).includes(value);
+}
