@@ -15,7 +15,8 @@ export interface Clock {
   sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
 }
 
-function sleepWith(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+/** `Clock.sleep` for any clock that has `setTimeout` (the simulator wraps clocks with it). */
+export function sleepWith(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -50,18 +51,21 @@ interface FakeTimer {
   at: number;
   seq: number;
   fn: () => void;
-  cancelled: boolean;
+  /** Cancelled or fired: it stays in the heap until it reaches the top, then is dropped. */
+  done: boolean;
 }
 
 /**
  * A clock that moves only when told. `advance` fires due timers in time order and lets
  * promise continuations run between them, so async code driven by timers progresses as it
- * would in real time.
+ * would in real time. Timers sit in a binary heap: the discrete-event simulator keeps tens of
+ * thousands pending, and a scan per firing made it quadratic.
  */
 export class FakeClock implements Clock {
   #now: number;
   #seq = 0;
-  #timers: FakeTimer[] = [];
+  readonly #heap: FakeTimer[] = [];
+  #pending = 0;
 
   constructor(startMs = 1_700_000_000_000) {
     this.#now = startMs;
@@ -76,12 +80,15 @@ export class FakeClock implements Clock {
       at: this.#now + Math.max(0, delayMs),
       seq: this.#seq++,
       fn,
-      cancelled: false,
+      done: false,
     };
-    this.#timers.push(timer);
+    this.#push(timer);
+    this.#pending++;
     return {
       cancel: () => {
-        timer.cancelled = true;
+        if (timer.done) return;
+        timer.done = true;
+        this.#pending--;
       },
     };
   }
@@ -92,7 +99,7 @@ export class FakeClock implements Clock {
 
   /** Number of timers still due to fire. */
   get pendingTimers(): number {
-    return this.#timers.filter((t) => !t.cancelled).length;
+    return this.#pending;
   }
 
   /** Moves time forward by `ms`, firing every timer due on the way. */
@@ -102,7 +109,9 @@ export class FakeClock implements Clock {
       await flushMicrotasks();
       const next = this.#nextDue(until);
       if (next === undefined) break;
-      this.#timers.splice(this.#timers.indexOf(next), 1);
+      this.#pop();
+      next.done = true;
+      this.#pending--;
       this.#now = next.at;
       next.fn();
     }
@@ -110,15 +119,52 @@ export class FakeClock implements Clock {
     await flushMicrotasks();
   }
 
+  /** The earliest live timer due by `until` (still on top of the heap), dropping dead ones. */
   #nextDue(until: number): FakeTimer | undefined {
-    this.#timers = this.#timers.filter((t) => !t.cancelled);
-    let best: FakeTimer | undefined;
-    for (const t of this.#timers) {
-      if (t.at > until) continue;
-      if (best === undefined || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    for (let top = this.#heap[0]; top !== undefined; top = this.#heap[0]) {
+      if (!top.done) return top.at <= until ? top : undefined;
+      this.#pop();
     }
-    return best;
+    return undefined;
   }
+
+  #push(timer: FakeTimer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(timer, heap[parent] as FakeTimer)) break;
+      heap[i] = heap[parent] as FakeTimer;
+      i = parent;
+    }
+    heap[i] = timer;
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child =
+        right < heap.length && earlier(heap[right] as FakeTimer, heap[left] as FakeTimer)
+          ? right
+          : left;
+      if (!earlier(heap[child] as FakeTimer, last)) break;
+      heap[i] = heap[child] as FakeTimer;
+      i = child;
+    }
+    heap[i] = last;
+  }
+}
+
+/** Time order, then the order the timers were set in. */
+function earlier(a: FakeTimer, b: FakeTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 /** Lets queued promise continuations (several levels deep) run. */

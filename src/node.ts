@@ -4,22 +4,16 @@ import { removeStaleTemps } from './atomic-file.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { formatAddress } from './config/address.ts';
 import type { Config, PointSpec } from './config/types.ts';
-import { Governor } from './governor/driver.ts';
 import { readiness } from './http/readiness.ts';
 import { startHttpServer } from './http/server.ts';
 import { createCertificate, loadOrCreateIdentity } from './identity/index.ts';
-import { admissionPolicy } from './maintenance/admission.ts';
-import { Discovery } from './maintenance/discovery.ts';
-import { MaintenanceWorker } from './maintenance/worker.ts';
-import { PeerStateActions } from './peers/actions.ts';
-import { keepAliveStarter, peerSharingStarter } from './peers/bundles.ts';
-import { ConnectionManager } from './peers/connection-manager.ts';
+import type { MaintenanceWorker } from './maintenance/worker.ts';
+import { createPeerLayer } from './peer-layer.ts';
+import type { PeerStateActions } from './peers/actions.ts';
 import type { PeerHandle } from './peers/handle.ts';
 import { isEstablished } from './peers/status.ts';
-import { isTrustedHandle } from './peers/trust.ts';
 import { loadPool, Pool, PoolPersister, poolFilePath } from './pool/index.ts';
-import { GossipRouter, serveGossip, startGossip } from './protocols/gossip.ts';
-import type { PeerSharingClient } from './protocols/peer-sharing.ts';
+import { GossipRouter } from './protocols/gossip.ts';
 import { type Rng, systemRng } from './rng.ts';
 import type { NodeStatus } from './status.ts';
 import {
@@ -28,8 +22,6 @@ import {
   type Logger,
   type NodeTelemetry,
 } from './telemetry/index.ts';
-import type { Connection } from './wire/connection.ts';
-import { Protocol } from './wire/protocol-numbers.ts';
 import { Transport } from './wire/transport.ts';
 
 export const VERSION = '0.1.0';
@@ -141,7 +133,6 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   pool.restore(loaded.contents);
   for (const point of config.trusted) pool.addPoint(point, 'trusted');
 
-  const sharing = new WeakMap<Connection, PeerSharingClient>();
   const gossip = new GossipRouter({
     clock,
     config: config.gossip,
@@ -153,37 +144,23 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
         'gossip message',
       ),
   });
-  let maintenance: MaintenanceWorker | undefined;
-  let governor: Governor | undefined;
-  const peers = new PeerStateActions({
+  const layer = createPeerLayer({
     clock,
     rng,
     telemetry,
-    config: config.peers,
-    bundles: {
-      established: {
-        keepAlive: keepAliveStarter({
-          clock,
-          keepAliveIntervalMs: config.wire.keepAliveIntervalMs,
-          keepAliveTimeoutMs: config.wire.keepAliveTimeoutMs,
-        }),
-        peerSharing: peerSharingStarter(
-          { clock, timeoutMs: config.wire.handshakeTimeoutMs },
-          sharing,
-        ),
-      },
-      warm: {},
-      hot: { gossip: ({ connection }) => startGossip(connection, gossip) },
-    },
+    config,
+    pool,
+    gossip,
     dial: (point) => transport.dial(point),
-    reuseWaitMs: config.wire.handshakeTimeoutMs,
+    handshakesInProgress: () => transport.handshakesInProgress,
+    sharingSecret: randomBytes(16).toString('hex'),
     onStatusChange: (handle, from, to) => {
-      if (isEstablished(from) !== isEstablished(to)) maintenance?.countChanged();
-      governor?.poke();
       events.statusChanged(handle, from, to);
       publishCold();
     },
+    onCycle: (summary) => events.cycle(summary),
   });
+  const { peers, manager, maintenance: worker, governor: hotKeeper, discovery } = layer;
   // Cold peers are the known peer ids with no live connection (PeerStateActions counts the rest).
   const publishCold = (): void => {
     telemetry.metrics.peers.set(
@@ -193,16 +170,6 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   };
   pool.onChange((event) => {
     if (event.type === 'peer_added' || event.type === 'peer_removed') publishCold();
-  });
-  const manager = new ConnectionManager({
-    clock,
-    pool,
-    peers,
-    telemetry,
-    sharingSecret: randomBytes(16).toString('hex'),
-    responders: new Map([
-      [Protocol.gossip, (channel, connection) => serveGossip(channel, connection, gossip)],
-    ]),
   });
   const transport: Transport = new Transport({
     peerId: identity.peerId,
@@ -217,43 +184,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     peerSharing: !config.privateMode,
     telemetry,
     clock,
+    policy: layer.admission,
     onConnection: (connection) => manager.onConnection(connection),
-  });
-  const worker = new MaintenanceWorker({
-    clock,
-    rng,
-    telemetry,
-    config,
-    pool,
-    peers: () => peers.handles.values(),
-    connect: (point) => manager.establish(point),
-    disconnect: (handle) => peers.close(handle),
-    askForMore: () => discovery.askForMore(),
-    onCycle: (summary) => events.cycle(summary),
-  });
-  maintenance = worker;
-  governor = new Governor({
-    clock,
-    rng,
-    telemetry,
-    config: config.peers,
-    peers,
-    isTrusted: (handle) => isTrustedHandle(pool, handle),
-  });
-  const hotKeeper = governor;
-  transport.policy = admissionPolicy({
-    pool,
-    privateMode: config.privateMode,
-    band: () => worker.band,
-    // Handshakes already admitted count too: racing inbounds must not overshoot together.
-    established: () => worker.count() + transport.handshakesInProgress,
-  });
-  const discovery = new Discovery({
-    pool,
-    telemetry,
-    bootstrap: config.privateMode ? [] : config.bootstrap,
-    peers: () => peers.handles.values(),
-    sharing,
   });
 
   const address = await transport.listen(config.listen.host, config.listen.port);

@@ -22,6 +22,12 @@ export interface GovernorDeps {
   peers: PeerStateActions;
   /** Trusted peers are never demoted or churned. */
   isTrusted: (handle: PeerHandle) => boolean;
+  /**
+   * Churn closed this peer's connection: the pool dials its point after the never-tried ones
+   * (Pool.churned), or maintenance would re-establish the most recent success first and undo
+   * the churn.
+   */
+  churnClosed?: (handle: PeerHandle) => void;
 }
 
 /** Failed promotions remembered per peer, bounded: the oldest entries go first. */
@@ -35,6 +41,9 @@ const MAX_BACKOFF_ENTRIES = 10_000;
 export class Governor {
   readonly #deps: GovernorDeps;
   readonly #backoff = new Map<string, { failures: number; until: number }>();
+  /** Peers churn demoted, promoted last until the time given (the next churn round). */
+  readonly #churned = new Map<string, number>();
+  #nextChurnAt: number | undefined;
   #scheduled = false;
   #wakeTimer: TimerHandle | undefined;
   #churnTimer: TimerHandle | undefined;
@@ -78,6 +87,7 @@ export class Governor {
         continue;
       const repromoteAt = peers.repromoteAt(handle.peerId);
       const backoff = this.#backoff.get(handle.peerId);
+      const churnedUntil = this.#churned.get(handle.peerId);
       list.push({
         peerId: handle.peerId,
         status: handle.status,
@@ -88,8 +98,10 @@ export class Governor {
         ...(backoff === undefined || backoff.until <= now
           ? {}
           : { promotionBackoffUntil: backoff.until }),
+        ...(churnedUntil === undefined || churnedUntil <= now ? {} : { churnedUntil }),
       });
     }
+    for (const [peerId, until] of this.#churned) if (until <= now) this.#churned.delete(peerId);
     return { peers: list, hotTarget: config.hotTarget, now, rng };
   }
 
@@ -119,8 +131,9 @@ export class Governor {
       { event: 'governor_churn', demotions: picks.demotions.length, closes: picks.closes.length },
       'churn',
     );
-    await this.#apply([...picks.demotions, ...picks.closes]);
+    // Armed first: the peers demoted now are promoted last until the next round.
     this.#armChurn();
+    await this.#apply([...picks.demotions, ...picks.closes]);
     this.poke();
   }
 
@@ -140,8 +153,10 @@ export class Governor {
             this.#backoff.delete(decision.peerId);
           } else if (decision.action === 'demote') {
             await peers.deactivate(handle);
+            if (decision.reason === 'churn') this.#churnDemoted(decision.peerId);
           } else {
             await peers.close(handle);
+            if (decision.reason === 'churn') this.#deps.churnClosed?.(handle);
           }
         } catch (error) {
           if (decision.action === 'promote') this.#promotionFailed(handle, error);
@@ -167,6 +182,11 @@ export class Governor {
     );
   }
 
+  /** Until the next churn round: then it competes again, and the next round may close it. */
+  #churnDemoted(peerId: string): void {
+    if (this.#nextChurnAt !== undefined) this.#churned.set(peerId, this.#nextChurnAt);
+  }
+
   #armWake(at: number | undefined): void {
     this.#wakeTimer?.cancel();
     if (at === undefined || this.#stopped) return;
@@ -179,6 +199,7 @@ export class Governor {
   #armChurn(): void {
     this.#churnTimer?.cancel();
     const delay = churnDelayMs(this.#deps.config.churnIntervalMs, this.#deps.rng);
+    this.#nextChurnAt = delay === undefined ? undefined : this.#deps.clock.now() + delay;
     if (delay === undefined || this.#stopped) return;
     this.#churnTimer = this.#deps.clock.setTimeout(() => void this.#churn(), delay);
   }

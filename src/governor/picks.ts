@@ -35,7 +35,10 @@ export function promotionHold(peer: GovernorPeer, now: number): PromotionHold | 
  * Warm peers to make hot when fewer than `hotTarget` are: at most `hotTarget − hot`, best
  * smoothed RTT first, unknown RTT last, equal RTTs in an order drawn from `rng` (Cardano picks
  * at random; we use the RTT we measure). A peer in its repromote delay or promotion backoff is
- * skipped.
+ * skipped. A peer churn demoted comes after every other one until its `churnedUntil`: its RTT is
+ * usually still the best, so it would otherwise be promoted again at once and churn would
+ * replace nothing (Cardano also keeps a demoted peer out of the hot set for a while). It is
+ * not skipped outright, so that the hot target is still met when it is all there is.
  */
 export function pickPromotions(input: GovernorInput): GovernorDecision[] {
   const need = Math.floor(input.hotTarget) - countHot(input.peers);
@@ -43,7 +46,10 @@ export function pickPromotions(input: GovernorInput): GovernorDecision[] {
   const ready = input.peers.filter(
     (p) => p.status === 'warm' && promotionHold(p, input.now) === undefined,
   );
-  return byRtt(ready, 'best', input.rng)
+  const churned = (p: GovernorPeer) => p.churnedUntil !== undefined && input.now < p.churnedUntil;
+  const fresh = ready.filter((p) => !churned(p));
+  const held = ready.filter(churned);
+  return [...byRtt(fresh, 'best', input.rng), ...byRtt(held, 'best', input.rng)]
     .slice(0, need)
     .map((p) => decision(p, 'promote', 'below_target'));
 }
@@ -63,24 +69,24 @@ export function pickDemotions(input: GovernorInput): GovernorDecision[] {
 
 /**
  * One churn round (DESIGN §7), so the node keeps exploring: demote 20 % of the hot peers (at
- * least one), worst RTT first; close 20 % of the non-trusted warm peers (at least one), in an
- * order drawn from `rng` — as Cardano's warm → cold policy, and so that churn does not always
- * drop the far-away peers and pull the overlay into regional clusters. Never a trusted peer,
- * never one connected for less than 10 min; maintenance refills the band and the governor the
- * hot set afterwards.
+ * least one) and close 20 % of the non-trusted warm peers (at least one), both in an order
+ * drawn from `rng`, as Cardano's warm → cold policy. Not worst RTT first: promotion is best RTT
+ * first, so demoting the worst would only ever rotate the last hot slot and the best peers would
+ * stay hot for ever; random picks also keep churn from always dropping the far-away peers and
+ * pulling the overlay into regional clusters. Never a trusted peer, never one connected for less
+ * than 10 min; maintenance refills the band and the governor the hot set afterwards (the
+ * demoted peers last: `churnedUntil`).
  */
 export function pickChurn(input: GovernorInput): ChurnPicks {
   const { peers, now, rng } = input;
   const seasoned = (p: GovernorPeer) => !p.trusted && now - p.establishedAt >= churnMinAgeMs;
+  const pick = (set: GovernorPeer[], action: 'demote' | 'close') =>
+    shuffled(rng, set.filter(seasoned))
+      .slice(0, churnCount(set.length))
+      .map((p) => decision(p, action, 'churn'));
   const hot = peers.filter((p) => p.status === 'hot');
   const warmUntrusted = peers.filter((p) => p.status === 'warm' && !p.trusted);
-  const demotions = byRtt(hot.filter(seasoned), 'worst', rng)
-    .slice(0, churnCount(hot.length))
-    .map((p) => decision(p, 'demote', 'churn'));
-  const closes = shuffled(rng, warmUntrusted.filter(seasoned))
-    .slice(0, churnCount(warmUntrusted.length))
-    .map((p) => decision(p, 'close', 'churn'));
-  return { demotions, closes };
+  return { demotions: pick(hot, 'demote'), closes: pick(warmUntrusted, 'close') };
 }
 
 /** 20 % of `n`, at least one when there is one (Cardano's `decrease`). */

@@ -14,6 +14,8 @@ export interface GovernorPeer {
   readonly repromoteAt?: number;
   /** After a failed promotion: not promoted before this time. */
   readonly promotionBackoffUntil?: number;
+  /** Demoted by churn: promoted only when no other warm peer can be, until this time. */
+  readonly churnedUntil?: number;
 }
 
 /** What every pick is a function of. */

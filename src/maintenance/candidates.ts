@@ -1,6 +1,7 @@
 import type { PointSpec } from '../config/types.ts';
-import type { PointView, PoolSnapshot } from '../pool/index.ts';
-import { type Rng, shuffled } from '../rng.ts';
+import type { PointKey, PointView, PoolSnapshot } from '../pool/index.ts';
+import type { Rng } from '../rng.ts';
+import { Smallest } from './smallest.ts';
 import type {
   Candidate,
   CandidateReason,
@@ -19,23 +20,36 @@ export function exclusionOf(
   exclusions: Exclusions,
   now: number,
 ): ExclusionReason | undefined {
-  if (ownAddresses.has(point.key)) return 'own_address';
+  if (has(ownAddresses, point.key)) return 'own_address';
   if (point.blocked !== undefined) return point.blocked.reason;
   if (exclusions.privateMode && !point.trusted) return 'not_trusted';
-  if (point.state !== 'disconnected' || exclusions.connectedPoints?.has(point.key) === true) {
-    return 'in_use';
-  }
-  if (exclusions.dialing?.has(point.key) === true) return 'dialing';
+  if (point.state !== 'disconnected' || has(exclusions.connectedPoints, point.key)) return 'in_use';
+  if (has(exclusions.dialing, point.key)) return 'dialing';
   if (isPeerConnected(point, exclusions.connectedPeers)) return 'peer_connected';
-  if (exclusions.failedThisCycle?.has(point.key) === true) return 'failed_this_cycle';
+  if (has(exclusions.failedThisCycle, point.key)) return 'failed_this_cycle';
   if (now < point.nextDialAt) return 'backoff';
   return undefined;
+}
+
+/** An empty set is not asked: asking reads the key, for every known point, every cycle. */
+function has(set: ReadonlySet<string> | undefined, key: string): boolean {
+  return set !== undefined && set.size > 0 && set.has(key);
+}
+
+/** What `selectCandidates` looks at and returns. */
+export interface SelectOptions {
+  /** Only the first `limit` candidates (all by default): the same as the first of the whole order. */
+  readonly limit?: number;
+  /** Only trusted points are looked at (and counted in the exclusions). */
+  readonly trustedOnly?: boolean;
 }
 
 /**
  * The points that may be dialed now, in dial order: trusted first (Octez gives them no
  * priority); then points whose last attempt succeeded, most recent first; then never-tried
- * points; then failed points, oldest failure first (Octez' rule); equal keys in an order drawn
+ * points; then points whose connection the governor's churn closed, oldest churn first (churn
+ * explores: re-dialing them first would undo it); then failed points, oldest failure first
+ * (Octez' rule); equal keys in an order drawn
  * from `rng`, so a seed replays the same order. Also counts what each exclusion kept out.
  */
 export function selectCandidates(
@@ -43,19 +57,21 @@ export function selectCandidates(
   exclusions: Exclusions,
   now: number,
   rng: Rng,
+  opts: SelectOptions = {},
 ): CandidateSelection {
   const own = new Set(snapshot.ownAddresses);
   const excluded = emptyExclusionCounts();
-  const eligible: PointView[] = [];
-  for (const point of snapshot.points) {
+  // One pass, keeping only the first `limit`: a cycle dials a few hundred points at most, and
+  // ordering all of a 100,000-point pool cost ~70 ms a cycle (bench/maintenance).
+  const kept = new Smallest<Ranked>(opts.limit ?? Number.POSITIVE_INFINITY, before);
+  const points = opts.trustedOnly === true ? pointsIndex(snapshot.points).trusted : snapshot.points;
+  for (const point of points) {
     const why = exclusionOf(point, own, exclusions, now);
-    if (why === undefined) eligible.push(point);
-    else excluded[why]++;
+    if (why !== undefined) excluded[why]++;
+    // A random draw per point breaks ties: equal keys come in a uniformly random order.
+    else kept.offer({ point, tier: tierOf(point), time: timeOf(point), tie: rng.next() });
   }
-  // Shuffle, then a stable sort: equal keys keep the shuffled order (the random tie-break).
-  const ranked = shuffled(rng, eligible).map(rank);
-  ranked.sort(compareRanked);
-  return { candidates: ranked.map((r) => r.candidate), excluded };
+  return { candidates: kept.sorted().map((r) => candidateOf(r.point)), excluded };
 }
 
 /** The candidates of `selectCandidates`, without the exclusion counts. */
@@ -83,12 +99,41 @@ export function nextDialAt(
 ): number | undefined {
   const own = new Set(snapshot.ownAddresses);
   let earliest: number | undefined;
-  for (const point of snapshot.points) {
-    if (which === 'trusted' && !point.trusted) continue;
+  const points = which === 'trusted' ? pointsIndex(snapshot.points).trusted : snapshot.points;
+  for (const point of points) {
     if (exclusionOf(point, own, exclusions, now) !== 'backoff') continue;
     if (earliest === undefined || point.nextDialAt < earliest) earliest = point.nextDialAt;
   }
   return earliest;
+}
+
+/** What the planner looks up in a snapshot without reading every point again. */
+export interface PointsIndex {
+  readonly trusted: readonly PointView[];
+  /** Points being dialed (by anyone: the worker, an admin Connect). */
+  readonly requested: readonly PointKey[];
+}
+
+/**
+ * Indexes of a frozen `points` list are kept as long as the list lives: the pool hands out the
+ * same list until a point changes, and reading 100,000 points costs ~3 ms, several times per
+ * cycle (bench/maintenance). A list that may still change is read every time.
+ */
+const indexes = new WeakMap<readonly PointView[], PointsIndex>();
+
+/** The trusted points and the points being dialed, in `points` order. */
+export function pointsIndex(points: readonly PointView[]): PointsIndex {
+  const known = indexes.get(points);
+  if (known !== undefined) return known;
+  const trusted: PointView[] = [];
+  const requested: PointKey[] = [];
+  for (const point of points) {
+    if (point.trusted) trusted.push(point);
+    if (point.state === 'requested') requested.push(point.key);
+  }
+  const index = { trusted, requested };
+  if (Object.isFrozen(points)) indexes.set(points, index);
+  return index;
 }
 
 /** The outcome class of a point's history (trust aside). */
@@ -96,48 +141,63 @@ export function outcomeOf(point: PointView): Exclude<CandidateReason, 'trusted'>
   const success = point.lastSuccessAt;
   const failure = point.lastFailureAt;
   if (success !== undefined && (failure === undefined || failure < success)) {
-    return 'last_succeeded';
+    const churned = point.churnedAt;
+    return churned !== undefined && churned >= success ? 'churned' : 'last_succeeded';
   }
   return failure === undefined ? 'never_tried' : 'oldest_failure';
-}
-
-interface Ranked {
-  readonly candidate: Candidate;
-  readonly tier: number;
-  /** Smaller dials first. */
-  readonly time: number;
 }
 
 const outcomeTier: Readonly<Record<Exclude<CandidateReason, 'trusted'>, number>> = {
   last_succeeded: 0,
   never_tried: 1,
-  oldest_failure: 2,
+  churned: 2,
+  oldest_failure: 3,
 };
 
-function rank(point: PointView): Ranked {
-  const outcome = outcomeOf(point);
-  // Trusted points keep the outcome order among themselves, ahead of every other point.
-  const tier = (point.trusted ? 0 : 3) + outcomeTier[outcome];
-  const time =
-    outcome === 'last_succeeded'
-      ? -(point.lastSuccessAt ?? 0)
-      : outcome === 'oldest_failure'
-        ? (point.lastFailureAt ?? 0)
-        : 0;
-  return {
-    candidate: {
-      key: point.key,
-      spec: specOf(point),
-      trusted: point.trusted,
-      reason: point.trusted ? 'trusted' : outcome,
-    },
-    tier,
-    time,
-  };
+interface Ranked {
+  readonly point: PointView;
+  /** Smaller dials first. */
+  readonly tier: number;
+  /** Within a tier, smaller dials first. */
+  readonly time: number;
+  /** Within equal times, smaller dials first (a random draw). */
+  readonly tie: number;
 }
 
-function compareRanked(a: Ranked, b: Ranked): number {
-  return a.tier - b.tier || a.time - b.time;
+function before(a: Ranked, b: Ranked): boolean {
+  if (a.tier !== b.tier) return a.tier < b.tier;
+  if (a.time !== b.time) return a.time < b.time;
+  return a.tie < b.tie;
+}
+
+/** Trusted points keep the outcome order among themselves, ahead of every other point. */
+function tierOf(point: PointView): number {
+  return (point.trusted ? 0 : outcomeTiers) + outcomeTier[outcomeOf(point)];
+}
+
+const outcomeTiers = Object.keys(outcomeTier).length;
+
+/** Most recent success first, oldest churn first, oldest failure first. */
+function timeOf(point: PointView): number {
+  switch (outcomeOf(point)) {
+    case 'last_succeeded':
+      return -(point.lastSuccessAt ?? 0);
+    case 'churned':
+      return point.churnedAt ?? 0;
+    case 'oldest_failure':
+      return point.lastFailureAt ?? 0;
+    case 'never_tried':
+      return 0;
+  }
+}
+
+function candidateOf(point: PointView): Candidate {
+  return {
+    key: point.key,
+    spec: specOf(point),
+    trusted: point.trusted,
+    reason: point.trusted ? 'trusted' : outcomeOf(point),
+  };
 }
 
 function specOf(point: PointView): PointSpec {
@@ -148,10 +208,9 @@ function specOf(point: PointView): PointSpec {
 
 /** A dial to a peer we already have would only be refused with `already_connected`. */
 function isPeerConnected(point: PointView, peers: ReadonlySet<string> | undefined): boolean {
-  if (peers === undefined || peers.size === 0) return false;
   const pinned = point.expectedPeerId;
   const last = point.lastPeerId;
-  return (pinned !== undefined && peers.has(pinned)) || (last !== undefined && peers.has(last));
+  return (pinned !== undefined && has(peers, pinned)) || (last !== undefined && has(peers, last));
 }
 
 export function emptyExclusionCounts(): Record<ExclusionReason, number> {

@@ -1,7 +1,7 @@
 import type { Band } from '../config/band.ts';
 import type { Config } from '../config/types.ts';
 import { jitter, type Rng } from '../rng.ts';
-import { selectCandidates } from './candidates.ts';
+import { pointsIndex, selectCandidates } from './candidates.ts';
 import type {
   Candidate,
   CyclePlan,
@@ -63,24 +63,25 @@ export function planCycle(input: PlanInput): CyclePlan {
     const victims = chooseVictims(connections, count - band.maxTarget, rng);
     return { kind: 'close', reason: 'too_many', ...motive, count, victims };
   }
+  const inFlight = dialsInFlight(input);
+  const room = Math.max(0, band.maxTarget - count - inFlight);
+  const below = count < band.minThreshold || (input.motive === 'too_few' && count < band.minTarget);
+  const wanted = Math.max(0, band.minTarget - count - inFlight);
+  // Only the candidates a plan may dial are ordered; in band only trusted points are.
   const { candidates, excluded } = selectCandidates(
     input.snapshot,
     exclusionsFor(input),
     input.now,
     rng,
+    below ? { limit: Math.min(wanted, room) } : { limit: Math.max(1, room), trustedOnly: true },
   );
-  const inFlight = dialsInFlight(input);
-  const room = Math.max(0, band.maxTarget - count - inFlight);
-  if (count < band.minThreshold || (input.motive === 'too_few' && count < band.minTarget)) {
-    const wanted = Math.max(0, band.minTarget - count - inFlight);
-    const dials = candidates.slice(0, Math.min(wanted, room));
-    const shortfall = wanted - dials.length;
-    return dialPlan(input, 'too_few', count, dials, shortfall, excluded);
+  if (below) {
+    const shortfall = wanted - candidates.length;
+    return dialPlan(input, 'too_few', count, candidates, shortfall, excluded);
   }
-  const trusted = candidates.filter((c) => c.trusted);
-  if (trusted.length === 0) return nonePlan(input, 'in_band', count);
+  if (candidates.length === 0) return nonePlan(input, 'in_band', count);
   if (room === 0) return nonePlan(input, 'trusted_missing_no_room', count);
-  return dialPlan(input, 'trusted_missing', count, trusted.slice(0, room), 0, excluded);
+  return dialPlan(input, 'trusted_missing', count, candidates, 0, excluded);
 }
 
 /**
@@ -162,7 +163,7 @@ export function exclusionsFor(
 /** Dials under way: the worker's own and any the pool shows as requested (e.g. an admin Connect). */
 function dialsInFlight(input: PlanInput): number {
   const keys = new Set(input.dialing);
-  for (const p of input.snapshot.points) if (p.state === 'requested') keys.add(p.key);
+  for (const key of pointsIndex(input.snapshot.points).requested) keys.add(key);
   return keys.size;
 }
 

@@ -94,10 +94,15 @@ export interface Exclusions {
 
 /**
  * Why a candidate sits where it does in the dial order: trusted first, then points whose last
- * attempt succeeded (most recent first), then never-tried points, then failed points (oldest
- * failure first).
+ * attempt succeeded (most recent first), then never-tried points, then points whose connection
+ * the governor's churn closed (oldest churn first), then failed points (oldest failure first).
  */
-export type CandidateReason = 'trusted' | 'last_succeeded' | 'never_tried' | 'oldest_failure';
+export type CandidateReason =
+  | 'trusted'
+  | 'last_succeeded'
+  | 'never_tried'
+  | 'churned'
+  | 'oldest_failure';
 
 /** A point to dial, with the reason it was chosen (for the dial's log line, span and metric). */
 export interface Candidate {
@@ -156,6 +161,7 @@ export type CyclePlan =
       readonly askForMore: boolean;
       /** Wait for a new point/peer before trying again: candidates ran out (private mode too). */
       readonly waitForMore: boolean;
+      /** How many points each exclusion kept out (of the trusted points only, for trusted_missing). */
       readonly excluded: Readonly<Record<ExclusionReason, number>>;
     }
   | {

@@ -429,9 +429,13 @@ export class MaintenanceWorker {
   #nextTrustedDial(): number | undefined {
     const input = this.#planInput('trusted_missing', new Set());
     // Dialable now: a dial makes progress (connected, or in backoff after a failure), so this
-    // cannot spin.
-    const plan = planCycle(input);
-    if (plan.kind === 'dial' && plan.reason === 'trusted_missing') return input.now;
+    // cannot spin. Only a count inside the band plans trusted_missing: outside it, planning
+    // would order every known point for nothing.
+    const count = input.connections.length;
+    if (count >= this.#band.minThreshold && count <= this.#band.maxThreshold) {
+      const plan = planCycle(input);
+      if (plan.kind === 'dial' && plan.reason === 'trusted_missing') return input.now;
+    }
     return nextDialAt(input.snapshot, exclusionsFor(input), input.now, 'trusted');
   }
 

@@ -34,6 +34,8 @@ export interface EstablishedBundleOptions {
   clock: Clock;
   keepAliveIntervalMs: number;
   keepAliveTimeoutMs: number;
+  /** What keep-alive measures round trips with (see `KeepAliveClientOptions.monotonicMs`). */
+  monotonicMs?: () => number;
 }
 
 /** Keep-alive client: pings until stopped, then ends its instance. */
@@ -48,6 +50,7 @@ export function keepAliveStarter(opts: EstablishedBundleOptions): ProtocolStarte
         timeoutMs: opts.keepAliveTimeoutMs,
         signal: stop.signal,
         onRtt: (rtt) => peer.observeRtt(rtt),
+        ...(opts.monotonicMs === undefined ? {} : { monotonicMs: opts.monotonicMs }),
       }),
       stop: () => stop.abort(),
     };

@@ -361,13 +361,17 @@ export class Acl {
         : query.point !== undefined
           ? hostOfPoint(query.point)
           : undefined;
-    const banned =
-      (query.point !== undefined ? this.#banOf(`point:${query.point}`, 'point', now) : undefined) ??
-      (ip !== undefined ? this.#banOf(`ip:${ip}`, 'ip', now) : undefined) ??
-      (query.peerId !== undefined
-        ? this.#banOf(`peer:${query.peerId}`, 'peer_id', now)
-        : undefined);
-    if (banned !== undefined) return banned;
+    if (this.#bans.size > 0) {
+      const banned =
+        (query.point !== undefined
+          ? this.#banOf(`point:${query.point}`, 'point', now)
+          : undefined) ??
+        (ip !== undefined ? this.#banOf(`ip:${ip}`, 'ip', now) : undefined) ??
+        (query.peerId !== undefined
+          ? this.#banOf(`peer:${query.peerId}`, 'peer_id', now)
+          : undefined);
+      if (banned !== undefined) return banned;
+    }
     if (ip !== undefined && !this.#trustedHosts.has(ip)) {
       const until = this.#ipGreylist.until(ip, now);
       if (until !== undefined) return { reason: 'greylisted', by: 'ip', untilMs: until };

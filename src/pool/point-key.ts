@@ -16,6 +16,8 @@ const mappedV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/;
 /** The canonical form of a host (IP or DNS name), or undefined when it is not a valid one. */
 export function canonicalHost(host: string): string | undefined {
   let h = host.toLowerCase();
+  // Most hosts: parsing below would only confirm it (the pool checks every point it views).
+  if (isIPv4(h)) return h;
   if (isIPv6(h)) {
     const mapped = mappedV4.exec(h)?.[1];
     if (mapped !== undefined && isIPv4(mapped)) h = mapped;

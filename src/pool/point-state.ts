@@ -61,6 +61,11 @@ export interface PointRecord {
   readonly lastSuccessAt?: number;
   /** Last time a running connection ended. */
   readonly lastDisconnectAt?: number;
+  /**
+   * Last time the governor's churn closed the connection here (Pool.churned). Not persisted:
+   * it only orders the next dials (DESIGN §6), and a restart explores anyway.
+   */
+  readonly churnedAt?: number;
   /** Failures since the last established connection. */
   readonly consecutiveFailures: number;
   /** Dialing is allowed from this time on (0: at once). */

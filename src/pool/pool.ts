@@ -42,6 +42,7 @@ import {
   saltedOrder,
   shareableCandidates,
 } from './sharing.ts';
+import { ViewCache } from './views.ts';
 
 /**
  * Failures of §3 that mean misbehaviour: the point's IP and the peer id (when known) are
@@ -185,6 +186,14 @@ export class Pool {
     disconnected: 0,
   };
   readonly #listeners = new Set<PoolListener>();
+  readonly #pointViews = new ViewCache<PointKey, PointRecord, PointView>(
+    (r) => this.#pointView(r),
+    (v) => v.blocked?.untilMs,
+  );
+  readonly #peerViews = new ViewCache<string, PeerRecord, PeerView>(
+    (r) => this.#peerView(r),
+    (v) => v.blocked?.untilMs,
+  );
 
   constructor(deps: PoolDeps) {
     this.#clock = deps.clock;
@@ -196,7 +205,12 @@ export class Pool {
       clock: deps.clock,
       greylistTimeoutMs: deps.config.greylistTimeoutMs,
       limits: deps.aclLimits,
-      onChange: () => this.#emit({ type: 'acl_changed' }),
+      onChange: () => {
+        // Trust and blocks are part of every view.
+        this.#pointViews.invalidate();
+        this.#peerViews.invalidate();
+        this.#emit({ type: 'acl_changed' });
+      },
     });
     this.#publishGauges();
   }
@@ -252,6 +266,7 @@ export class Pool {
       if (pin !== undefined && next.expectedPeerId !== pin) next = { ...next, expectedPeerId: pin };
       if (next !== known) {
         this.#points.set(key, next);
+        this.#pointViews.set(key);
         this.#emit({ type: 'point_updated', point: key });
       }
       return { added: false, point: key, reason: 'known' };
@@ -333,6 +348,7 @@ export class Pool {
       privateNode: announcement.privateNode,
       peerSharing: announcement.peerSharing,
     });
+    this.#peerViews.set(peerId);
     if (known === undefined) {
       this.#emit({ type: 'peer_added', peerId });
       this.#gcPeers();
@@ -372,6 +388,21 @@ export class Pool {
     return this.#end(point, reason, undefined);
   }
 
+  /**
+   * The governor's churn closed the connection at `point` (DESIGN §7): maintenance dials it
+   * after the never-tried points until it is connected again, or it would be re-established
+   * first (the most recent success) and churn would explore nothing. Not a failure: no
+   * backoff, no greylist.
+   */
+  churned(point: PointRef): PoolResult {
+    const key = keyOf(point);
+    const record = key === undefined ? undefined : this.#points.get(key);
+    if (key === undefined || record === undefined) return unknownPoint(point);
+    this.#points.set(key, { ...record, churnedAt: this.#clock.now() });
+    this.#pointViews.set(key);
+    return ok;
+  }
+
   /** Forgets an idle point. In use or trusted points are kept (untrust first). */
   forget(point: PointRef): PoolResult {
     const key = keyOf(point);
@@ -392,22 +423,23 @@ export class Pool {
   /** One point as the planner sees it. */
   point(point: PointRef): PointView | undefined {
     const key = keyOf(point);
-    const record = key === undefined ? undefined : this.#points.get(key);
-    return record === undefined ? undefined : this.#pointView(record);
+    return key === undefined
+      ? undefined
+      : this.#pointViews.get(this.#points, key, this.#clock.now());
   }
 
   peer(peerId: string): PeerView | undefined {
-    const record = this.#peers.get(peerId);
-    return record === undefined ? undefined : this.#peerView(record);
+    return this.#peerViews.get(this.#peers, peerId, this.#clock.now());
   }
 
   /** An immutable view of everything known, with trust and blocks resolved at this instant. */
   snapshot(): PoolSnapshot {
+    const now = this.#clock.now();
     return Object.freeze({
-      atMs: this.#clock.now(),
+      atMs: now,
       privateMode: this.#privateMode,
-      points: Object.freeze([...this.#points.values()].map((r) => this.#pointView(r))),
-      peers: Object.freeze([...this.#peers.values()].map((r) => this.#peerView(r))),
+      points: this.#pointViews.list(this.#points, now),
+      peers: this.#peerViews.list(this.#peers, now),
       ownAddresses: Object.freeze([...this.#own]),
       counts: Object.freeze({ ...this.#counts }),
     });
@@ -551,6 +583,7 @@ export class Pool {
     for (const saved of contents.peers) {
       if (this.#peers.has(saved.peerId)) continue;
       this.#peers.set(saved.peerId, { ...saved, connections: 0 });
+      this.#peerViews.set(saved.peerId);
       peers++;
     }
     const aclSkipped = this.#acl.restoreState(contents.acl);
@@ -610,6 +643,7 @@ export class Pool {
       connections: Math.max(0, peer.connections - 1),
       lastSeenAt: this.#clock.now(),
     });
+    this.#peerViews.set(peerId);
   }
 
   #transition(point: PointRef, step: (r: PointRecord) => TransitionResult): PoolResult {
@@ -619,6 +653,7 @@ export class Pool {
     const result = step(record);
     if (!result.ok) return { ok: false, error: result.error };
     this.#points.set(key, result.record);
+    this.#pointViews.set(key);
     this.#count(record.state, -1);
     this.#count(result.record.state, +1);
     this.#emit({
@@ -633,6 +668,7 @@ export class Pool {
 
   #insert(record: PointRecord): void {
     this.#points.set(record.key, record);
+    this.#pointViews.set(record.key);
     this.#count(record.state, +1);
   }
 
@@ -640,6 +676,7 @@ export class Pool {
     const record = this.#points.get(key);
     if (record === undefined) return;
     this.#points.delete(key);
+    this.#pointViews.delete(key);
     this.#count(record.state, -1);
     if (announce) this.#emit({ type: 'point_removed', point: key, cause });
   }
@@ -673,6 +710,7 @@ export class Pool {
     );
     for (const peerId of victims) {
       this.#peers.delete(peerId);
+      this.#peerViews.delete(peerId);
       this.#emit({ type: 'peer_removed', peerId });
     }
   }
@@ -695,7 +733,12 @@ export class Pool {
 
   /** The point, its IP, its pinned peer id, then the peer last seen there. */
   #blockedPoint(record: PointRecord): Blocked | undefined {
-    const first = this.#acl.isBlocked({ point: record.key, peerId: record.expectedPeerId });
+    // The key is canonical: its host needs no parsing (this runs for every point viewed).
+    const first = this.#acl.isBlocked({
+      point: record.key,
+      ip: hostOfKey(record.key),
+      peerId: record.expectedPeerId,
+    });
     if (first !== undefined) return first;
     const last = record.currentPeerId ?? record.lastPeerId;
     return last === undefined || last === record.expectedPeerId

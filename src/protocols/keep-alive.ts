@@ -21,6 +21,11 @@ export interface KeepAliveClientOptions {
   signal: AbortSignal;
   /** Called with each measured round trip, in seconds. */
   onRtt: (rttSeconds: number) => void;
+  /**
+   * Monotonic milliseconds the round trip is measured with: `performance.now` by default (the
+   * clock's epoch milliseconds are too coarse for a LAN); the simulator passes its clock's.
+   */
+  monotonicMs?: () => number;
 }
 
 /**
@@ -34,10 +39,11 @@ export async function runKeepAliveClient(
   opts: KeepAliveClientOptions,
 ): Promise<void> {
   const messages = new MessageChannel(channel, connection, KeepAliveSchema, MAX_MESSAGE_BYTES);
+  const elapsedMs = opts.monotonicMs ?? (() => performance.now());
   let cookie = 0;
   while (!opts.signal.aborted) {
     cookie = (cookie + 1) >>> 0;
-    const sentAt = performance.now();
+    const sentAt = elapsedMs();
     await messages.send(create(KeepAliveSchema, { message: { case: 'ping', value: { cookie } } }));
     const reply = await withDeadline(opts.clock, messages.next(), opts.timeoutMs, () =>
       messages.fail('timeout', `no pong in ${opts.timeoutMs} ms`),
@@ -46,7 +52,7 @@ export async function runKeepAliveClient(
     if (reply.message.case !== 'pong' || reply.message.value.cookie !== cookie) {
       throw messages.fail('protocol_violation', `expected pong ${cookie}`);
     }
-    opts.onRtt((performance.now() - sentAt) / 1000);
+    opts.onRtt((elapsedMs() - sentAt) / 1000);
     try {
       await opts.clock.sleep(opts.intervalMs, opts.signal);
     } catch {

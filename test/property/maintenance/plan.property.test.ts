@@ -238,7 +238,13 @@ test('candidate order: exactly the dialable points, trusted first, rules monoton
       const expected = input.snapshot.points.filter((p) => dialable(p, input)).map((p) => p.key);
       assert.deepEqual(got.map((c) => c.key).sort(), expected.sort());
       const byKey = new Map(input.snapshot.points.map((p) => [p.key, p]));
-      const tier = { trusted: 0, last_succeeded: 1, never_tried: 2, oldest_failure: 3 } as const;
+      const tier = {
+        trusted: 0,
+        last_succeeded: 1,
+        never_tried: 2,
+        churned: 3,
+        oldest_failure: 4,
+      } as const;
       for (let i = 1; i < got.length; i++) {
         const a = got[i - 1];
         const b = got[i];

@@ -15,6 +15,8 @@ interface Setup {
   peers: PeerStateActions;
   governor: Governor;
   handles: PeerHandle[];
+  /** Peers whose connection churn closed, as the governor reported them. */
+  churnClosed: string[];
 }
 
 function setup(opts: {
@@ -44,6 +46,7 @@ function setup(opts: {
       throw new Error('no dials here');
     },
   });
+  const churnClosed: string[] = [];
   const governor = new Governor({
     clock,
     rng: seededRng(4),
@@ -51,8 +54,9 @@ function setup(opts: {
     config,
     peers,
     isTrusted: (h) => opts.trusted?.has(h.peerId) ?? false,
+    churnClosed: (h) => churnClosed.push(h.peerId),
   });
-  return { clock, peers, governor, handles: [] };
+  return { clock, peers, governor, handles: [], churnClosed };
 }
 
 /** Warm peers with the given RTTs (ms), named p0, p1, … */
@@ -125,5 +129,26 @@ test('churn: demotes a hot peer and closes a non-trusted warm peer, only old one
     closed.every((h) => h.peerId !== 'p4'),
     'never a trusted peer',
   );
+  s.governor.stop();
+});
+
+test('churn: the demoted peer is promoted last until the next round; closes are reported', async () => {
+  // The first round comes at 11–12 min, when every peer is old enough to be churned.
+  const s = setup({ hotTarget: 2, churnIntervalMs: 11 * 60_000 });
+  const handles = warmPeers(s, [1, 2, 3, 4]);
+  s.governor.start();
+  await s.clock.advance(0);
+  assert.deepEqual(hotIds(s), ['p0', 'p1']);
+  await s.clock.advance(12 * 60_000 + 1_000);
+  const demoted = handles.filter(
+    (h) => (h.peerId === 'p0' || h.peerId === 'p1') && h.status === 'warm',
+  );
+  const closed = handles.filter((h) => h.status === 'cold').map((h) => h.peerId);
+  assert.equal(demoted.length, 1, 'one hot peer demoted');
+  assert.equal(closed.length, 1, 'one warm peer closed');
+  assert.deepEqual(s.churnClosed, closed);
+  // Its RTT beats the warm peer left, yet that one was promoted in its place.
+  assert.equal(hotIds(s).length, 2);
+  assert.ok(!hotIds(s).includes(demoted[0]?.peerId ?? ''), 'not promoted again at once');
   s.governor.stop();
 });

@@ -126,13 +126,50 @@ test('demotions: an unknown RTT counts as the worst', () => {
   assert.deepEqual(ids(pickDemotions(input(peers, 1))), ['unknown']);
 });
 
-test('churn: demotes 20 % of hot peers, worst RTT first', () => {
+test('churn: demotes 20 % of hot peers in a seeded random order, the best RTT included', () => {
   const peers = Array.from({ length: 10 }, (_, i) =>
     peer(`h${i}`, { status: 'hot', rttSeconds: i / 100 }),
   );
   const { demotions } = pickChurn(input(peers, 10));
-  assert.deepEqual(ids(demotions), ['h9', 'h8']);
+  assert.equal(demotions.length, 2);
   assert.ok(demotions.every((d) => d.action === 'demote' && d.reason === 'churn'));
+  assert.deepEqual(ids(pickChurn(input(peers, 10)).demotions), ids(demotions), 'same seed');
+  const picked = new Set<string>();
+  for (let seed = 0; seed < 50; seed++) {
+    for (const id of ids(pickChurn(input(peers, 10, seed)).demotions)) picked.add(id);
+  }
+  // Worst RTT first would only ever rotate the last hot slot.
+  assert.ok(picked.has('h0'), 'the best peer is churned too');
+  assert.ok(picked.size >= 8, `only ${[...picked]} ever churned`);
+});
+
+test('promotions: a peer churn demoted comes last until its churnedUntil', () => {
+  const peers = [
+    peer('churned', { rttSeconds: 0.001, churnedUntil: now + minute }),
+    peer('slow', { rttSeconds: 0.3 }),
+    peer('mid', { rttSeconds: 0.1 }),
+  ];
+  assert.deepEqual(ids(pickPromotions(input(peers, 2))), ['mid', 'slow']);
+  // Still promoted when nothing else can be: the hot target comes first.
+  assert.deepEqual(ids(pickPromotions(input(peers, 3))), ['mid', 'slow', 'churned']);
+  // From churnedUntil on it competes by RTT again.
+  const later = { ...input(peers, 1), now: now + minute };
+  assert.deepEqual(ids(pickPromotions(later)), ['churned']);
+});
+
+test('promotions: peers churn demoted are ordered by RTT among themselves', () => {
+  const until = now + minute;
+  const peers = [
+    peer('c-slow', { rttSeconds: 0.2, churnedUntil: until }),
+    peer('c-fast', { rttSeconds: 0.01, churnedUntil: until }),
+    peer('fresh', { rttSeconds: 0.5 }),
+  ];
+  assert.deepEqual(ids(pickPromotions(input(peers, 3))), ['fresh', 'c-fast', 'c-slow']);
+});
+
+test('promotions: a churn hold does not delay the driver (no wake-up for it)', () => {
+  const peers = [peer('c', { churnedUntil: now + minute })];
+  assert.equal(nextPromotionAt(peers, now), undefined);
 });
 
 test('churn: at least one hot peer and one warm peer', () => {

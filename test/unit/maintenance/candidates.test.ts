@@ -44,6 +44,22 @@ const orderCases: { name: string; points: PointView[]; expected: number[] }[] = 
     expected: [2, 1],
   },
   {
+    name: 'closed by churn: after never tried, before failed, oldest churn first',
+    points: [
+      failed(1, minute),
+      succeeded(2, minute, { churnedAt: now - minute }),
+      point(3),
+      succeeded(4, 60 * minute, { churnedAt: now - 30 * minute }),
+      succeeded(5, 60 * minute),
+    ],
+    expected: [5, 3, 4, 2, 1],
+  },
+  {
+    name: 'a success after the churn counts as a success again',
+    points: [point(1), succeeded(2, minute, { churnedAt: now - 10 * minute })],
+    expected: [2, 1],
+  },
+  {
     name: 'trusted points keep the outcome order among themselves',
     points: [
       failed(1, minute, { trusted: true }),
@@ -66,7 +82,13 @@ for (const c of orderCases) {
 
 test('candidate reasons say which rule placed each point', () => {
   const got = orderCandidates(
-    snapshot([failed(1, minute), point(2), succeeded(3, minute), point(4, { trusted: true })]),
+    snapshot([
+      failed(1, minute),
+      point(2),
+      succeeded(3, minute),
+      point(4, { trusted: true }),
+      succeeded(5, minute, { churnedAt: now }),
+    ]),
     open,
     now,
     seededRng(1),
@@ -75,6 +97,7 @@ test('candidate reasons say which rule placed each point', () => {
     [key(4), 'trusted'],
     [key(3), 'last_succeeded'],
     [key(2), 'never_tried'],
+    [key(5), 'churned'],
     [key(1), 'oldest_failure'],
   ]);
 });

@@ -436,3 +436,20 @@ test('nothing in a snapshot can be changed, not even a point source list', () =>
   assert.throws(() => sources.push('inbound'));
   assert.deepEqual(pool.point(pt(1))?.sources, ['bootstrap', 'admin']);
 });
+
+test('churned: marks the point for the dial order only, no backoff and no greylist', async () => {
+  const { pool, clock } = makePool();
+  pool.addPoint(pt(1), 'bootstrap');
+  pool.dialStarted(pt(1));
+  pool.connected(pt(1), peerId(1));
+  await clock.advance(minute);
+  pool.disconnected(pt(1));
+  const before = pool.point(pt(1));
+  assert.deepEqual(pool.churned(pt(1)), { ok: true });
+  const after = pool.point(pt(1));
+  assert.equal(after?.churnedAt, clock.now());
+  assert.equal(after?.nextDialAt, before?.nextDialAt);
+  assert.equal(after?.consecutiveFailures, 0);
+  assert.equal(after?.blocked, undefined);
+  assert.equal(pool.churned(pt(2)).ok, false, 'an unknown point');
+});
