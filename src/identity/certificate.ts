@@ -55,10 +55,14 @@ export async function createCertificate(
   return { certPem: cert.toString('pem'), keyPem: String(keyPem) };
 }
 
-/** 16 random bytes, top bit clear: a positive serial as RFC 5280 requires. */
+/**
+ * 16 random bytes, a positive serial as RFC 5280 requires: top bit clear, and a first byte that
+ * is not zero, or DER's minimal encoding would drop it and the serial would be 15 bytes (one in
+ * 128 certificates; OpenSSL then shows it from the next byte, which may have its top bit set).
+ */
 function randomSerial(): string {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  bytes[0] = (bytes[0] ?? 0) & 0x7f || 0x01;
   return bytes.toString('hex');
 }
 
