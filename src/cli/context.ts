@@ -40,10 +40,13 @@ async function importStartNode(): Promise<StartNode> {
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
-    // Listening once: a second Ctrl-C during a slow stop gets Node's default, an immediate exit.
+    // A second Ctrl-C during a slow stop gets Node's default, an immediate exit. A SIGTERM
+    // during the stop is ignored: Ctrl-C on `meshkeeper cluster` reaches every node (one process
+    // group) just before the cluster's own SIGTERM, which must not cut the graceful stop short.
     const onSignal = (signal: string): void => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.on('SIGTERM', () => {});
       resolve(signal);
     };
     process.on('SIGINT', onSignal);
