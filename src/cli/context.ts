@@ -38,16 +38,26 @@ async function importStartNode(): Promise<StartNode> {
   return (await import('../node.ts')).startNode;
 }
 
+/** A Ctrl-C this long after the first one means "stop now", not the same keypress echoed. */
+const SECOND_CTRL_C_AFTER_MS = 1000;
+/** The shell's code for a process ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
-    // A second Ctrl-C during a slow stop gets Node's default, an immediate exit. A SIGTERM
-    // during the stop is ignored: Ctrl-C on `meshkeeper cluster` reaches every node (one process
-    // group) just before the cluster's own SIGTERM, which must not cut the graceful stop short.
+    // One listener per signal for the process's life: removing the last one resets the signal
+    // to its default (exit), and a signal landing in that gap killed nodes mid-stop. The first
+    // signal starts the stop. Then a SIGTERM is ignored, and so is a SIGINT in the first second:
+    // Ctrl-C on `meshkeeper cluster` reaches every node (one process group) together with the
+    // cluster's own SIGTERM, in either order. A later Ctrl-C (pressed again) exits at once.
+    let stopStartedAt: number | undefined;
     const onSignal = (signal: string): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.on('SIGTERM', () => {});
-      resolve(signal);
+      if (stopStartedAt === undefined) {
+        stopStartedAt = Date.now();
+        resolve(signal);
+      } else if (signal === 'SIGINT' && Date.now() - stopStartedAt > SECOND_CTRL_C_AFTER_MS) {
+        process.exit(EXIT_INTERRUPTED);
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

