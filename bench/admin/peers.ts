@@ -1,12 +1,11 @@
 import { systemClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { createCertificate, generateIdentity } from '../../src/identity/index.ts';
 import { GossipRouter, serveGossip } from '../../src/protocols/gossip.ts';
 import { serveKeepAlive } from '../../src/protocols/keep-alive.ts';
 import { servePeerSharing } from '../../src/protocols/peer-sharing.ts';
 import { noopTelemetry } from '../../src/telemetry/index.ts';
 import { Protocol } from '../../src/wire/protocol-numbers.ts';
-import { Transport } from '../../src/wire/transport.ts';
+import type { Transport } from '../../src/wire/transport.ts';
+import { benchTransport, defaultConfig } from '../transport.ts';
 
 /**
  * `node bench/admin/peers.ts <count> <host>`: `count` lightweight peers in one process, each its
@@ -19,14 +18,11 @@ import { Transport } from '../../src/wire/transport.ts';
 
 const count = Number(process.argv[2] ?? '50');
 const host = process.argv[3] ?? '127.0.9.100';
-const loaded = loadConfig({ argv: [], env: {} });
-if (!loaded.ok) throw new Error('default config does not load');
-const config = loaded.config;
+const config = defaultConfig();
 const telemetry = noopTelemetry();
 const transports: Transport[] = [];
 
 for (let i = 0; i < count; i++) {
-  const identity = generateIdentity();
   const router = new GossipRouter({
     clock: systemClock,
     config: config.gossip,
@@ -34,16 +30,7 @@ for (let i = 0; i < count; i++) {
     log: telemetry.log,
     onMessage: () => {},
   });
-  const transport = new Transport({
-    peerId: identity.peerId,
-    credentials: await createCertificate(identity),
-    network: config.network,
-    wire: config.wire,
-    gossip: config.gossip,
-    privateNode: false,
-    peerSharing: true,
-    telemetry,
-    clock: systemClock,
+  const { transport, peerId } = await benchTransport(config, telemetry, {
     onConnection: (connection) => {
       connection.setResponder(Protocol.keepAlive, (channel, conn) => {
         serveKeepAlive(channel, conn).catch(() => {});
@@ -58,9 +45,7 @@ for (let i = 0; i < count; i++) {
   });
   const address = await transport.listen(host, 0);
   transports.push(transport);
-  process.stdout.write(
-    `${JSON.stringify({ point: `${host}:${address.port}`, peerId: identity.peerId })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ point: `${host}:${address.port}`, peerId })}\n`);
 }
 process.stdout.write('ready\n');
 

@@ -1,13 +1,11 @@
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { createCertificate, generateIdentity } from '../../src/identity/index.ts';
 import { serveKeepAlive } from '../../src/protocols/keep-alive.ts';
 import { servePeerSharing } from '../../src/protocols/peer-sharing.ts';
 import { noopTelemetry } from '../../src/telemetry/index.ts';
 import type { Connection } from '../../src/wire/connection.ts';
 import { Protocol } from '../../src/wire/protocol-numbers.ts';
-import { Transport } from '../../src/wire/transport.ts';
+import { benchTransport, defaultConfig } from '../transport.ts';
 
 /*
  * The client side of the telemetry benchmark, in its own process (STACK: one process holding both
@@ -32,27 +30,15 @@ const [host = '', port = ''] = values.target.split(':');
 const count = Number(values.count);
 const concurrency = Number(values.concurrency);
 
-const config = loadConfig({ argv: [], env: {} });
-if (!config.ok) throw new Error('default config does not validate');
+const config = defaultConfig();
 const telemetry = noopTelemetry();
 
 // Identities first, so the timed part is the connection setup only.
 const transports = await Promise.all(
-  Array.from({ length: count }, async () => {
-    const identity = generateIdentity();
-    return new Transport({
-      peerId: identity.peerId,
-      credentials: await createCertificate(identity),
-      network: config.config.network,
-      wire: config.config.wire,
-      gossip: config.config.gossip,
-      privateNode: false,
-      peerSharing: true,
-      telemetry,
-      clock: systemClock,
-      onConnection: serve,
-    });
-  }),
+  Array.from(
+    { length: count },
+    async () => (await benchTransport(config, telemetry, { onConnection: serve })).transport,
+  ),
 );
 
 const connections: Connection[] = [];

@@ -1,15 +1,11 @@
 import { pino } from 'pino';
-import { systemClock } from '../../src/clock.ts';
 import { formatAddress } from '../../src/config/address.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import type { Config } from '../../src/config/types.ts';
-import { createCertificate, generateIdentity } from '../../src/identity/index.ts';
-import { type Logger, noopTelemetry, type Telemetry } from '../../src/telemetry/index.ts';
+import { type Logger, noopTelemetry } from '../../src/telemetry/index.ts';
 import type { Connection } from '../../src/wire/connection.ts';
 import type { Channel } from '../../src/wire/mux.ts';
 import { Protocol } from '../../src/wire/protocol-numbers.ts';
 import { TicketCache } from '../../src/wire/tls.ts';
-import { Transport } from '../../src/wire/transport.ts';
+import { benchTransport, defaultConfig } from '../transport.ts';
 import {
   ACK,
   type BenchConnection,
@@ -28,35 +24,8 @@ import { writeAll } from './write.ts';
  * only one above a frame), read by a sink instead of the gossip responder.
  */
 
-function defaults(): Config {
-  const loaded = loadConfig({ argv: [], env: {} });
-  if (!loaded.ok) throw new Error('the default configuration does not load');
-  return loaded.config;
-}
-
-async function transportOf(
-  config: Config,
-  telemetry: Telemetry,
-  extra: { tickets?: TicketCache; onConnection: (connection: Connection) => void },
-): Promise<{ transport: Transport; peerId: string }> {
-  const identity = generateIdentity();
-  const transport = new Transport({
-    peerId: identity.peerId,
-    credentials: await createCertificate(identity),
-    network: config.network,
-    wire: config.wire,
-    gossip: config.gossip,
-    privateNode: false,
-    peerSharing: true,
-    telemetry,
-    clock: systemClock,
-    ...extra,
-  });
-  return { transport, peerId: identity.peerId };
-}
-
 async function startServer(opts: ServerOptions): Promise<BenchServer> {
-  const { transport, peerId } = await transportOf(defaults(), noopTelemetry(), {
+  const { transport, peerId } = await benchTransport(defaultConfig(), noopTelemetry(), {
     onConnection: (connection) =>
       connection.setResponder(Protocol.gossip, (channel) => sink(channel, opts.sinkBytes)),
   });
@@ -78,14 +47,14 @@ function sink(channel: Channel, total: number): void {
 }
 
 async function createClient(opts: ClientOptions) {
-  const config = defaults();
+  const config = defaultConfig();
   const tickets = new TicketCache();
   let lastResumed = false;
   const telemetry = {
     ...noopTelemetry(),
     log: resumptionLog((resumed) => (lastResumed = resumed)),
   };
-  const { transport } = await transportOf(
+  const { transport } = await benchTransport(
     { ...config, wire: { ...config.wire, tlsGroups: opts.groups } },
     telemetry,
     { tickets, onConnection: () => {} },
