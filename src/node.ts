@@ -185,6 +185,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     telemetry,
     clock,
     policy: layer.admission,
+    wantsConnections: () => layer.maintenance.wantsConnections(),
     onConnection: (connection) => manager.onConnection(connection),
   });
 

@@ -5,7 +5,7 @@ import type { BanTarget } from '../pool/index.ts';
 import { canonicalHost } from '../pool/point-key.ts';
 import type { PeerView } from '../pool/pool.ts';
 import { GossipError } from '../protocols/gossip.ts';
-import { DialError } from '../wire/transport.ts';
+import { dialErrorOf } from '../wire/transport.ts';
 import {
   bandMsg,
   banEntryMsg,
@@ -306,8 +306,7 @@ async function connect(node: AdminNode, req: ConnectRequest, ctx: CallContext) {
 function connectFailure(key: string, error: unknown, ctx: CallContext): AdminError {
   if (error instanceof AdminError) return error;
   const failureType = (error as { code?: unknown }).code;
-  const cause = (error as { cause?: unknown }).cause;
-  const dial = error instanceof DialError ? error : cause instanceof DialError ? cause : undefined;
+  const dial = dialErrorOf(error);
   if (dial?.code === 'shutting_down')
     return new AdminError(status.UNAVAILABLE, 'the node is shutting down');
   const refusal = dial?.refusal;

@@ -29,6 +29,7 @@ export function assemble(values: ParsedValues, token: string | undefined): Confi
         cap: v('maintenance.timeBetweenLookingForPeers.cap'),
       },
       maxParallelDials: v('maintenance.maxParallelDials'),
+      settleTimeMs: v('maintenance.settleTime'),
     },
     pool: {
       maxKnownPoints: v('pool.maxKnownPoints'),

@@ -81,6 +81,11 @@ export const KEYS = {
     duration(1),
   ),
   'maintenance.maxParallelDials': key('Dials in flight at once', 10, integer(1, 10_000)),
+  'maintenance.settleTime': key(
+    'A count left outside [minTarget, maxTarget] this long starts a cycle (the thresholds start one at once)',
+    '5s',
+    duration(1),
+  ),
   'pool.maxKnownPoints': key(
     'Known-points cap: above high, forget points down to low',
     [400, 300],

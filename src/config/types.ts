@@ -33,6 +33,7 @@ export interface Config {
     idleTimeMs: number;
     timeBetweenLookingForPeersMs: { initial: number; cap: number };
     maxParallelDials: number;
+    settleTimeMs: number;
   };
   pool: {
     maxKnownPoints: Watermarks;

@@ -19,8 +19,10 @@ export interface AdmissionDeps {
  * mode only trusted ones; inbound connections not at all once the count reaches maxTarget
  * with alternatives the dialer can try instead. Octez refuses at maxThreshold; we refuse at
  * maxTarget, so that the room between maxTarget and maxThreshold absorbs only our own dials in
- * flight and counts settle inside the targets (docs/design-notes.md). Trusted peers are always
- * let in: they are kept whatever the count.
+ * flight and counts settle inside the targets (docs/design-notes.md). Two exceptions: trusted
+ * peers are always let in (they are kept whatever the count), and a dialer whose Hello says it
+ * is below its band is let in up to maxThreshold — otherwise a node arriving when
+ * every other sits at maxTarget would starve; the worker then sheds back to maxTarget.
  */
 export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
   return {
@@ -39,7 +41,7 @@ export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
         return { reason: 'banned', alternatives: [] };
       }
       if (deps.privateMode && !trusted) return { reason: 'not_trusted', alternatives: [] };
-      if (!trusted && deps.established() >= deps.band().maxTarget) {
+      if (!trusted && deps.established() >= admissionLimit(deps.band(), request)) {
         // The dialer has the last word too: inbounds that arrived while our dial was under way
         // may have filled the room it was planned for.
         const alternatives =
@@ -51,4 +53,10 @@ export function admissionPolicy(deps: AdmissionDeps): AdmissionPolicy {
       return undefined;
     },
   };
+}
+
+/** How many connections may be established before this request is refused as one too many. */
+function admissionLimit(band: Band, request: AdmissionRequest): number {
+  const wanting = request.direction === 'inbound' && request.hello.wantsConnections;
+  return wanting ? band.maxThreshold : band.maxTarget;
 }

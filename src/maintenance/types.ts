@@ -35,6 +35,11 @@ export interface LiveConnection {
   readonly trusted: boolean;
   /** Epoch ms of the handshake. */
   readonly establishedAt: number;
+  /**
+   * It dialed us while below its band, admitted above our maxTarget for it: closed last, or
+   * shedding would undo the admission.
+   */
+  readonly wanted?: boolean;
 }
 
 /** Everything a cycle's plan depends on; the plan is a pure function of it. */

@@ -9,6 +9,7 @@ import type { Rng } from '../rng.ts';
 import type { Telemetry } from '../telemetry/index.ts';
 import { withSpan } from '../telemetry/index.ts';
 import { observe } from '../telemetry/metrics.ts';
+import { dialErrorOf } from '../wire/transport.ts';
 import {
   askForMoreDelay,
   type CycleMotive,
@@ -49,6 +50,11 @@ export interface MaintenanceDeps {
   onCycle?: (summary: CycleSummary) => void;
 }
 
+/** What one cycle did; `refusedFull` counts dials refused with too_many_connections. */
+type Tally = Omit<CycleSummary, 'motive' | 'before' | 'after' | 'durationMs'> & {
+  refusedFull: number;
+};
+
 /** Priority when several motives are pending: the most urgent names the cycle. */
 const motivePriority: readonly CycleMotive[] = [
   'maintain_request',
@@ -76,6 +82,11 @@ export class MaintenanceWorker {
   #idleTimer: TimerHandle | undefined;
   #trustedTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
+  #settleTimer: TimerHandle | undefined;
+  /** A too_few cycle ran and the count has not reached minTarget since: retries go on. */
+  #filling = false;
+  /** The last fill's dials were all refused as one too many: every peer we know is full. */
+  #starved = false;
   #running: Promise<void> | undefined;
   #stopped = false;
   #triggers = true;
@@ -122,6 +133,18 @@ export class MaintenanceWorker {
     return n;
   }
 
+  /**
+   * Below the band, or short of minTarget with every peer we dialed full: our dials say so in
+   * their Hello, and a peer at its maxTarget then still admits us (up to its maxThreshold) and
+   * sheds another connection (docs/design-notes.md). Not merely below minTarget: the peer shed
+   * may itself sit at minThreshold and would leave the band, so shedding is kept for nodes that
+   * have no other way in.
+   */
+  wantsConnections(): boolean {
+    const count = this.count();
+    return count < this.#band.minThreshold || (this.#starved && count < this.#band.minTarget);
+  }
+
   /** Starts the worker loop and the idle timer. */
   start(): void {
     if (this.#running !== undefined) return;
@@ -155,14 +178,20 @@ export class MaintenanceWorker {
       this.#idleTimer?.cancel();
       this.#trustedTimer?.cancel();
       this.#retryTimer?.cancel();
+      this.#settleTimer?.cancel();
+      this.#settleTimer = undefined;
     }
   }
 
-  /** Tells the worker the peer count changed; it raises too_few / too_many at the band's edges. */
+  /**
+   * Tells the worker the peer count changed: it raises too_few / too_many at once past the
+   * thresholds, and after `settleTime` when the count stays outside the targets.
+   */
   countChanged(): void {
     const count = this.count();
     const motive = triggerFor(count, this.#band, this.#lastCount);
     this.#lastCount = count;
+    this.#armSettle(count);
     if (motive === undefined) return;
     const event = motive === 'too_few' ? 'too_few_connections' : 'too_many_connections';
     this.#deps.telemetry.log.info(
@@ -252,8 +281,16 @@ export class MaintenanceWorker {
           { event: 'maintenance_started', motive, connections: before, band },
           'maintenance started',
         );
-        const tally = { dialed: 0, succeeded: 0, closed: 0, askedForMore: false };
+        const tally: Tally = {
+          dialed: 0,
+          succeeded: 0,
+          refusedFull: 0,
+          closed: 0,
+          askedForMore: false,
+        };
         await this.#act(motive, tally);
+        if (tally.dialed > 0) this.#starved = tally.refusedFull === tally.dialed;
+        const { refusedFull: _, ...counts } = tally;
         const after = this.count();
         const durationMs = clock.now() - started;
         span.setAttributes({
@@ -269,16 +306,13 @@ export class MaintenanceWorker {
           'maintenance ended',
         );
         this.#scheduleFollowUps(after, motive);
-        return { motive, before, after, ...tally, durationMs };
+        return { motive, before, after, ...counts, durationMs };
       },
     );
   }
 
   /** Plan, execute, and — when points ran out below the band — ask for more once and retry. */
-  async #act(
-    motive: CycleMotive,
-    tally: { dialed: number; succeeded: number; closed: number; askedForMore: boolean },
-  ): Promise<void> {
+  async #act(motive: CycleMotive, tally: Tally): Promise<void> {
     const failed = new Set<string>();
     for (let round = 0; round < 2; round++) {
       const plan = planCycle(this.#planInput(motive, failed));
@@ -306,6 +340,7 @@ export class MaintenanceWorker {
         status: handle.status,
         trusted: isTrustedHandle(deps.pool, handle),
         establishedAt: handle.establishedAt,
+        wanted: handle.connection.hello.wantsConnections,
       });
     }
     return {
@@ -326,7 +361,7 @@ export class MaintenanceWorker {
   async #dial(
     dials: readonly { key: string; spec: PointSpec }[],
     failed: Set<string>,
-    tally: { dialed: number; succeeded: number },
+    tally: Pick<Tally, 'dialed' | 'succeeded' | 'refusedFull'>,
   ): Promise<void> {
     const { metrics } = this.#deps.telemetry;
     const queue = [...dials];
@@ -339,6 +374,7 @@ export class MaintenanceWorker {
           metrics.maintenanceDials.inc({ result: 'ok' });
         } catch (error) {
           failed.add(next.key);
+          if (dialErrorOf(error)?.refusal?.reason === 'too_many_connections') tally.refusedFull++;
           metrics.maintenanceDials.inc({ result: dialResult(error) });
         }
       }
@@ -394,7 +430,13 @@ export class MaintenanceWorker {
   #scheduleFollowUps(count: number, motive: CycleMotive): void {
     if (!this.#triggers || this.#stopped) return;
     this.#retryTimer?.cancel();
-    if (count < this.#band.minThreshold || (motive === 'too_few' && count < this.#band.minTarget)) {
+    // Whatever other motive runs a cycle meanwhile (maintain, idle), a fill goes on.
+    if (motive === 'too_few') this.#filling = true;
+    if (count >= this.#band.minTarget) {
+      this.#filling = false;
+      this.#starved = false;
+    }
+    if (count < this.#band.minThreshold || this.#filling) {
       // Whichever comes first: the ask-for-more wait, or a known point leaving its backoff
       // (nodes started together refuse each other's first dials for a second or so).
       const now = this.#deps.clock.now();
@@ -406,6 +448,30 @@ export class MaintenanceWorker {
       this.#retryTimer = this.#deps.clock.setTimeout(() => this.#trigger('too_few'), delay);
     }
     this.#armTrusted();
+  }
+
+  /**
+   * A count left outside [minTarget, maxTarget] for `settleTime` starts a cycle that brings it
+   * back (docs/design-notes.md): inside the thresholds Octez would wait for the idle timer, so a
+   * node shed down to minThreshold, or admitted above maxTarget for a starving peer, would stay
+   * there for minutes. Armed by a count change, not re-armed by one (churn must not postpone it
+   * for ever), cancelled when the count is back inside; it fires once, and a cycle that cannot
+   * reach the target retries on its own backoff, so a node that cannot get there does not spin.
+   */
+  #armSettle(count: number): void {
+    const band = this.#band;
+    if (count >= band.minTarget && count <= band.maxTarget) {
+      this.#settleTimer?.cancel();
+      this.#settleTimer = undefined;
+      return;
+    }
+    if (this.#settleTimer !== undefined || !this.#triggers || this.#stopped) return;
+    this.#settleTimer = this.#deps.clock.setTimeout(() => {
+      this.#settleTimer = undefined;
+      const now = this.count();
+      if (now < this.#band.minTarget) this.#trigger('too_few');
+      else if (now > this.#band.maxTarget) this.#trigger('too_many');
+    }, this.#deps.config.maintenance.settleTimeMs);
   }
 
   /** Re-arms the trusted re-dial for the next trusted point that may be dialed. */

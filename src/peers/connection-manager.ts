@@ -7,7 +7,7 @@ import { servePeerSharing } from '../protocols/peer-sharing.ts';
 import type { Telemetry } from '../telemetry/index.ts';
 import type { Connection, Responder } from '../wire/connection.ts';
 import { Protocol } from '../wire/protocol-numbers.ts';
-import { DialError } from '../wire/transport.ts';
+import { dialErrorOf } from '../wire/transport.ts';
 import type { PeerStateActions } from './actions.ts';
 import type { PeerHandle } from './handle.ts';
 
@@ -67,9 +67,7 @@ export class ConnectionManager {
       }
       return handle;
     } catch (error) {
-      const cause = (error as { cause?: unknown }).cause;
-      const dial =
-        cause instanceof DialError ? cause : error instanceof DialError ? error : undefined;
+      const dial = dialErrorOf(error);
       const reason = dial?.refusal?.reason ?? dial?.code ?? 'handle_failure';
       pool.dialFailed(point, reason, dial?.peerId === undefined ? {} : { peerId: dial.peerId });
       if (dial?.refusal?.reason === 'too_many_connections') {

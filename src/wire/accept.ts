@@ -70,6 +70,7 @@ export function remoteHelloOf(hello: Hello): RemoteHello {
   return {
     privateNode: hello.privateNode,
     peerSharing: hello.peerSharing,
+    wantsConnections: hello.wantsConnections,
     ...(hello.advertisedAddress === '' ? {} : { advertisedAddress: hello.advertisedAddress }),
   };
 }

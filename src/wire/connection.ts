@@ -10,6 +10,8 @@ export interface RemoteHello {
   advertisedAddress?: string;
   privateNode: boolean;
   peerSharing: boolean;
+  /** It dialed while below its band (DESIGN §6 deviation: docs/design-notes.md). */
+  wantsConnections: boolean;
 }
 
 /**

@@ -136,6 +136,8 @@ export interface HelloFields {
   privateNode: boolean;
   peerSharing: boolean;
   traceparent?: string;
+  /** The dialer is below its band (the acceptor may admit it above its maxTarget). */
+  wantsConnections?: boolean;
 }
 
 export function helloMessage(fields: HelloFields): Hello {
@@ -146,6 +148,7 @@ export function helloMessage(fields: HelloFields): Hello {
     privateNode: fields.privateNode,
     peerSharing: fields.peerSharing,
     traceparent: fields.traceparent ?? '',
+    wantsConnections: fields.wantsConnections ?? false,
   });
 }
 

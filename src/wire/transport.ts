@@ -78,6 +78,13 @@ export class DialError extends Error {
   }
 }
 
+/** The DialError behind a failed dial: the error itself, or the cause a peer action wrapped. */
+export function dialErrorOf(error: unknown): DialError | undefined {
+  if (error instanceof DialError) return error;
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof DialError ? cause : undefined;
+}
+
 export { type AdmissionPolicy, type AdmissionRequest, admitAll } from './accept.ts';
 
 export interface TransportOptions {
@@ -92,6 +99,8 @@ export interface TransportOptions {
   telemetry: Telemetry;
   clock: Clock;
   policy?: AdmissionPolicy;
+  /** Whether our dials should say we are below our minimum target (the Hello's flag). */
+  wantsConnections?: () => boolean;
   /**
    * The TLS session tickets dials resume from (default: the transport's own). Passed in so that a
    * benchmark can forget a point's ticket and measure a first contact on the same transport.
@@ -347,7 +356,13 @@ export class Transport {
 
   async #dialerHandshake(socket: tls.TLSSocket, peerId: string, key: string): Promise<Connection> {
     const reader = new HandshakeReader(socket);
-    this.#send(socket, encodeDelimited(HelloSchema, this.#hello(injectTraceparent())));
+    this.#send(
+      socket,
+      encodeDelimited(
+        HelloSchema,
+        this.#hello(injectTraceparent(), this.#opts.wantsConnections?.() ?? false),
+      ),
+    );
     const theirHello = await reader.next(HelloSchema, MAX_HANDSHAKE_MESSAGE_BYTES);
     const reply = await reader.next(HandshakeReplySchema, MAX_HANDSHAKE_MESSAGE_BYTES);
     const reading = readReply(reply, WIRE_VERSIONS);
@@ -473,7 +488,7 @@ export class Transport {
     attempt.peerId = peerId;
     const reader = new HandshakeReader(socket);
     // Both Hellos cross at once: the acceptor does not wait for the dialer's to send its own.
-    this.#send(socket, encodeDelimited(HelloSchema, this.#hello(undefined)));
+    this.#send(socket, encodeDelimited(HelloSchema, this.#hello(undefined, false)));
     const hello = await reader.next(HelloSchema, MAX_HANDSHAKE_MESSAGE_BYTES);
     const parent = hello.traceparent === '' ? context.active() : extractContext(hello.traceparent);
     return this.#traced(
@@ -624,12 +639,13 @@ export class Transport {
     return established;
   }
 
-  #hello(traceparent: string | undefined) {
+  #hello(traceparent: string | undefined, wantsConnections: boolean) {
     const { network, advertisedAddress, privateNode, peerSharing } = this.#opts;
     return helloMessage({
       network,
       privateNode,
       peerSharing,
+      wantsConnections,
       ...(advertisedAddress === undefined ? {} : { advertisedAddress }),
       ...(traceparent === undefined ? {} : { traceparent }),
     });

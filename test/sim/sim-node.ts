@@ -86,6 +86,7 @@ export class SimNode {
       monotonicMs: () => clock.now(),
     });
     transport.policy = layer.admission;
+    transport.wantsConnections = () => layer.maintenance.wantsConnections();
     transport.onConnection = (connection) => layer.manager.onConnection(connection);
     this.peers = layer.peers;
     this.worker = layer.maintenance;

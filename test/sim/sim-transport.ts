@@ -40,6 +40,8 @@ export interface SimTransportInit {
 /** An accepted Hello waiting for the dialer's last word. */
 interface PendingAccept {
   entry: TableEntry;
+  /** The dialer's Hello. */
+  hello: Hello;
   version: number;
   deadline: TimerHandle;
 }
@@ -58,6 +60,8 @@ export class SimTransport {
   readonly clock: NodeClock;
   readonly hello: Hello;
   policy: AdmissionPolicy = admitAll;
+  /** Whether this node's dials say it is below its minimum target (the Hello's flag). */
+  wantsConnections: () => boolean = () => false;
   /** Every connection that completes its handshake, in either direction. */
   onConnection: (connection: Connection) => void = () => {};
   readonly #config: SimTransportInit['config'];
@@ -161,7 +165,9 @@ export class SimTransport {
         },
       );
     }
-    const answer = await link.hop(remote.clock, () => remote.#answer(this));
+    // The Hello our dial sends now; the acceptor's is fixed.
+    const sent: Hello = { ...this.hello, wantsConnections: this.wantsConnections() };
+    const answer = await link.hop(remote.clock, () => remote.#answer(this, sent));
     // The answer travels back.
     await link.hop(this.clock, () => undefined);
     deadline.throwIfAborted();
@@ -173,7 +179,7 @@ export class SimTransport {
     }
     // The dialer has the last word: its own limits may have changed since it dialed.
     const version = answer.decision.version;
-    const { decision, entry } = this.#decide('outbound', remote, version);
+    const { decision, entry } = this.#decide('outbound', remote, remote.hello, version);
     link.carry(remote.clock, () => remote.#confirmed(this, link, answer.pending, decision));
     if (!decision.accept || entry === undefined) {
       const refusal = refusalOf(decision);
@@ -187,21 +193,22 @@ export class SimTransport {
       point: pointKeyOf(point),
       version,
       entry,
+      hello: remote.hello,
     });
     this.onConnection(connection);
     return connection;
   }
 
   /** The acceptor, on the dialer's Hello. */
-  #answer(dialer: SimTransport): { decision: Decision; pending?: PendingAccept } {
-    const { decision, entry } = this.#decide('inbound', dialer);
+  #answer(dialer: SimTransport, hello: Hello): { decision: Decision; pending?: PendingAccept } {
+    const { decision, entry } = this.#decide('inbound', dialer, hello);
     this.#network.record(decision.accept ? 'accepted' : decision.refusal.reason);
     if (!decision.accept || entry === undefined) return { decision };
     const deadline = this.clock.setTimeout(
       () => this.#table.release(entry),
       this.#config.wire.handshakeTimeoutMs,
     );
-    return { decision, pending: { entry, version: decision.version, deadline } };
+    return { decision, pending: { entry, version: decision.version, deadline, hello } };
   }
 
   /** The acceptor, on the dialer's last word. */
@@ -229,9 +236,10 @@ export class SimTransport {
     try {
       return this.#open(socket, dialer, {
         direction: 'inbound',
-        point: inboundPoint(dialer.host, dialer.hello.advertisedAddress),
+        point: inboundPoint(dialer.host, pending.hello.advertisedAddress),
         version: pending.version,
         entry: pending.entry,
+        hello: pending.hello,
       });
     } catch (error) {
       this.#failed(error);
@@ -239,7 +247,12 @@ export class SimTransport {
     }
   }
 
-  #decide(direction: 'inbound' | 'outbound', remote: SimTransport, acceptedVersion?: number) {
+  #decide(
+    direction: 'inbound' | 'outbound',
+    remote: SimTransport,
+    hello: Hello,
+    acceptedVersion?: number,
+  ) {
     const gate: AcceptGate = {
       network: this.#config.network,
       peerId: this.peerId,
@@ -250,7 +263,7 @@ export class SimTransport {
       direction,
       peerId: remote.peerId,
       remoteHost: remote.host,
-      hello: remote.hello,
+      hello,
       ...(acceptedVersion === undefined ? {} : { acceptedVersion }),
     });
   }
@@ -259,7 +272,13 @@ export class SimTransport {
   #open(
     socket: SimSocket,
     remote: SimTransport,
-    init: { direction: 'inbound' | 'outbound'; point?: string; version: number; entry: TableEntry },
+    init: {
+      direction: 'inbound' | 'outbound';
+      point?: string;
+      version: number;
+      entry: TableEntry;
+      hello: Hello;
+    },
   ): Connection {
     if (!this.#table.establish(init.entry)) {
       this.#table.release(init.entry);
@@ -276,7 +295,7 @@ export class SimTransport {
       ingressLimits: ingressLimits(this.#config.gossip),
       onInbound: (channel) => connection?.inbound(channel),
     });
-    const hello: RemoteHello = remoteHelloOf(remote.hello);
+    const hello: RemoteHello = remoteHelloOf(init.hello);
     connection = new Connection({
       peerId: remote.peerId,
       direction: init.direction,

@@ -45,16 +45,24 @@ export interface BootstrapReport {
   band: Band;
   /** Simulated ms from the start until every node was in the band. */
   bandReachedMs?: number;
-  /** Every node still in the band SETTLE_MS later (just before the kill). */
-  stayedInBand: boolean;
+  /** Every node in the band SETTLE_MS later (just before the kill). */
+  inBandBeforeKill: boolean;
+  /** During those SETTLE_MS: nodes that left the band, and the longest time one stayed out. */
+  settleExcursions: Excursions;
   killed: number;
   /** The most survivors outside the band at once after the kill. */
   survivorsOut: number;
   /** Simulated ms from the kill until every survivor was back in the band. */
   recoveredMs?: number;
-  /** Every survivor still in the band SETTLE_MS after that. */
-  stayedRecovered: boolean;
+  /** Every survivor in the band SETTLE_MS after that. */
+  inBandAfterRecovery: boolean;
+  recoveredExcursions: Excursions;
   handshakes: Record<string, number>;
+}
+
+export interface Excursions {
+  count: number;
+  longestMs: number;
 }
 
 export async function bootstrapScenario(options: BootstrapOptions): Promise<BootstrapReport> {
@@ -81,10 +89,12 @@ export async function bootstrapScenario(options: BootstrapOptions): Promise<Boot
     peakEventsPerInstant: 0,
     checkpointDigest: '',
     band,
-    stayedInBand: false,
+    inBandBeforeKill: false,
+    settleExcursions: { count: 0, longestMs: 0 },
     killed: 0,
     survivorsOut: 0,
-    stayedRecovered: false,
+    inBandAfterRecovery: false,
+    recoveredExcursions: { count: 0, longestMs: 0 },
     handshakes: {},
   };
   try {
@@ -110,8 +120,8 @@ async function playPhases(
   const reached = await allInBand(sim, watch, BAND_LIMIT_MS);
   if (reached === undefined) return;
   report.bandReachedMs = reached;
-  await sim.runUntil(sim.elapsedMs + SETTLE_MS);
-  report.stayedInBand = watch.allInSince !== undefined && watch.allInSince <= reached;
+  report.settleExcursions = await settle(sim, watch);
+  report.inBandBeforeKill = watch.allInSince !== undefined;
 
   const killedAt = sim.elapsedMs;
   const victims = shuffled(sim.rng('kill'), [...sim.nodes.keys()]);
@@ -126,8 +136,18 @@ async function playPhases(
   report.survivorsOut = watch.peakOutside;
   if (recovered === undefined) return;
   report.recoveredMs = Math.max(0, recovered - killedAt);
+  report.recoveredExcursions = await settle(sim, watch);
+  report.inBandAfterRecovery = watch.allInSince !== undefined;
+}
+
+/**
+ * Runs SETTLE_MS with every node in the band and says who left it meanwhile: a node shed by a
+ * peer that let in a starving one may drop below the band for the moment it takes to dial again.
+ */
+async function settle(sim: Simulation, watch: BandWatch): Promise<Excursions> {
+  watch.resetExcursions();
   await sim.runUntil(sim.elapsedMs + SETTLE_MS);
-  report.stayedRecovered = watch.allInSince !== undefined && watch.allInSince <= recovered;
+  return { count: watch.excursions, longestMs: watch.longestExcursionMs() };
 }
 
 /** Runs in simulated seconds until every watched node is in the band; when that happened. */

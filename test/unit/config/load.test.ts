@@ -15,6 +15,7 @@ test('defaults alone give the DESIGN §10 config, durations in ms', () => {
     idleTimeMs: 120_000,
     timeBetweenLookingForPeersMs: { initial: 5_000, cap: 300_000 },
     maxParallelDials: 10,
+    settleTimeMs: 5000,
   });
   assert.deepEqual(config.pool.reconnect, {
     initialMs: 1_000,

@@ -26,6 +26,7 @@ const DESIGN_KEYS = [
   'maintenance.timeBetweenLookingForPeers.initial',
   'maintenance.timeBetweenLookingForPeers.cap',
   'maintenance.maxParallelDials',
+  'maintenance.settleTime',
   'pool.maxKnownPoints',
   'pool.maxKnownPeerIds',
   'pool.greylistTimeout',

@@ -56,6 +56,15 @@ const cases: { name: string; connections: LiveConnection[]; count: number; expec
       expected: ['warm-in', 'warm-out', 'hot-in', 'hot-out'],
     },
     {
+      name: 'a peer that dialed us while below its band goes after every other',
+      connections: [
+        conn('wanted', { status: 'warm', direction: 'inbound', establishedAt: now, wanted: true }),
+        conn('hot-out', { status: 'hot', direction: 'outbound', establishedAt: now - 60 * minute }),
+      ],
+      count: 2,
+      expected: ['hot-out', 'wanted'],
+    },
+    {
       name: 'fewer victims than asked when only trusted connections remain',
       connections: [conn('t1', { trusted: true }), conn('t2', { trusted: true }), conn('a')],
       count: 3,
