@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { makeBand } from '../../../src/config/band.ts';
+import { admissionPolicy } from '../../../src/maintenance/admission.ts';
 import type { RefusalReason } from '../../../src/wire/handshake.ts';
 import { DialError } from '../../../src/wire/transport.ts';
 import { closedSocket, handshakeAsDialer, hello, rawTlsClient } from '../../fixtures/raw-peer.ts';
 import { metricValue, type WireNode, wireNodes } from '../../fixtures/wire-node.ts';
+import { makePool } from '../../unit/pool/helpers.ts';
 
 const node = wireNodes();
 
@@ -110,6 +113,40 @@ test('too_many_connections: the refusal carries alternatives the dialer can use'
   });
   const error = await expectRefusal(a, b, 'too_many_connections');
   assert.deepEqual(error.refusal?.alternatives, alternatives);
+});
+
+test('too_many_connections: a node at maxTarget refuses a dialer, unless its Hello says it is below its band', async () => {
+  const { pool } = makePool();
+  const band = makeBand({ min: 3, expected: 6, max: 9 }); // 4/5/7/8
+  let established = band.maxTarget;
+  const policy = admissionPolicy({
+    pool,
+    privateMode: false,
+    band: () => band,
+    established: () => established,
+  });
+  let wanting = false;
+  const a = await node('127.0.0.2', { wantsConnections: () => wanting });
+  const b = await node('127.0.0.3', { policy });
+  await expectRefusal(a, b, 'too_many_connections');
+  wanting = true;
+  const outbound = await a.transport.dial({ host: b.host, port: b.port });
+  const inbound = await b.connectionTo(a.peerId);
+  assert.equal(
+    inbound.hello.wantsConnections,
+    true,
+    'the acceptor keeps the flag (victims: closed last)',
+  );
+  assert.equal(outbound.hello.wantsConnections, false, 'an acceptor never says it');
+  // Up to maxThreshold only.
+  outbound.close();
+  await inbound.closed;
+  established = band.maxThreshold;
+  await assert.rejects(a.transport.dial({ host: b.host, port: b.port }), (e: unknown) => {
+    assert.ok(e instanceof DialError);
+    assert.equal(e.refusal?.reason, 'too_many_connections');
+    return true;
+  });
 });
 
 test('banned: a peer whose IP is banned is refused', async () => {
