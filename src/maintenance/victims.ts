@@ -17,10 +17,11 @@ export function victimTier(connection: LiveConnection): VictimReason {
  * Up to `count` connections to close when above the band, in closing order: never a trusted
  * one; warm before hot (hot peers carry the gossip); inbound before outbound (the ones we chose
  * are kept); youngest first (a long-lived peer has proved itself); equal keys in an order drawn
- * from `rng`. A peer that dialed us while below its band (`wanted`) comes after all
- * others: it was let in above maxTarget so that it would not starve, and the close that follows
- * is meant to shed someone else. Octez picks uniformly at random, trusted public peers included, and may drop a
- * good long-lived peer. Returns fewer than `count` only when non-trusted connections run out.
+ * from `rng`. A peer that dialed us while below its band (`wanted`) comes after all others: it
+ * was let in above maxTarget so that it would not starve, and the close that follows is meant to
+ * shed someone else. Octez picks uniformly at random, trusted public peers included, and may
+ * drop a good long-lived peer. Returns fewer than `count` only when non-trusted connections run
+ * out.
  */
 export function chooseVictims(
   connections: readonly LiveConnection[],

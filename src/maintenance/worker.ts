@@ -422,10 +422,10 @@ export class MaintenanceWorker {
   }
 
   /**
-   * After a too_few cycle that stayed short of minTarget, try again after the ask-for-more
-   * delay: the thresholds start the work, the targets end it (hysteresis), so a node does not
-   * settle at minThreshold because a few dials were refused. Trusted points are re-dialed when
-   * their backoff ends.
+   * Below the band, or during a fill (from a too_few cycle until the count reaches minTarget,
+   * whatever cycles run in between), try again after the ask-for-more delay: the thresholds
+   * start the work, the targets end it (hysteresis), so a node does not settle at minThreshold
+   * because a few dials were refused. Trusted points are re-dialed when their backoff ends.
    */
   #scheduleFollowUps(count: number, motive: CycleMotive): void {
     if (!this.#triggers || this.#stopped) return;

@@ -99,7 +99,7 @@ export interface TransportOptions {
   telemetry: Telemetry;
   clock: Clock;
   policy?: AdmissionPolicy;
-  /** Whether our dials should say we are below our minimum target (the Hello's flag). */
+  /** Whether our dials should say we want connections (the Hello's `wants_connections`). */
   wantsConnections?: () => boolean;
   /**
    * The TLS session tickets dials resume from (default: the transport's own). Passed in so that a
