@@ -58,8 +58,9 @@ export interface SituationResult {
 export interface CycleBenchResult {
   situations: SituationResult[];
   /**
-   * CPU of one point changing state twice (a dial started and failed) in the in-band node: the
-   * pool's bookkeeping, and the worker's re-arming of its trusted timer, which takes a snapshot.
+   * CPU of one point changing state twice (a dial started and failed) in the in-band node, then
+   * a snapshot: the pool's bookkeeping, the worker's listener, and the snapshot's lists (in map
+   * order, dial order and backoff order) updated with the change.
    */
   pointChangeCpuMs: Distribution;
   /** CPU of building the node: the pool restored with every point, the connections made. */
@@ -271,6 +272,7 @@ async function measurePointChange(node: BenchNode, opts: CycleBenchOptions): Pro
     node.pool.dialStarted(key);
     node.pool.dialFailed(key, 'connection_refused');
     await nextTurn(); // the worker's listener runs in a microtask
+    node.pool.snapshot(); // what the next plan reads: its lists updated with the change
     if (i >= opts.warmup) cpu.push(cpuMsSince(before));
   }
   return distribution(cpu);

@@ -137,7 +137,7 @@ function renderCycle(result: CycleBenchResult): string[] {
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `A point changing state (a dial started, then failed) in the in-band node: ${ms(change.median)} ms CPU median, ${ms(change.p99)} ms p99 — the pool's bookkeeping and the worker's re-arming of its trusted timer, which takes a snapshot and so rebuilds the snapshot's list after the change.`,
+    `A point changing state (a dial started, then failed) in the in-band node, then a snapshot: ${ms(change.median)} ms CPU median, ${ms(change.p99)} ms p99 — the pool's bookkeeping, the worker's listener (it re-arms its trusted timer only for a trusted point), and the snapshot's three lists (map order, dial order, backoff order) patched with the change rather than rebuilt.`,
     '',
   ];
 }

@@ -1,14 +1,16 @@
 import type { PointSpec } from '../config/types.ts';
-import type { PointKey, PointView, PoolSnapshot } from '../pool/index.ts';
+import {
+  compareDialRank,
+  dialRank,
+  isTrustedTier,
+  outcomeOf,
+  type PointKey,
+  type PointView,
+  type PoolSnapshot,
+  partitionPoint,
+} from '../pool/index.ts';
 import type { Rng } from '../rng.ts';
-import { Smallest } from './smallest.ts';
-import type {
-  Candidate,
-  CandidateReason,
-  CandidateSelection,
-  ExclusionReason,
-  Exclusions,
-} from './types.ts';
+import type { Candidate, CandidateSelection, ExclusionReason, Exclusions } from './types.ts';
 
 /**
  * Why `point` may not be dialed at `now`, or undefined when it may. A trusted point obeys its
@@ -45,12 +47,14 @@ export interface SelectOptions {
 }
 
 /**
- * The points that may be dialed now, in dial order: trusted first (Octez gives them no
- * priority); then points whose last attempt succeeded, most recent first; then never-tried
- * points; then points whose connection the governor's churn closed, oldest churn first (churn
- * explores: re-dialing them first would undo it); then failed points, oldest failure first
- * (Octez' rule); equal keys in an order drawn
- * from `rng`, so a seed replays the same order. Also counts what each exclusion kept out.
+ * The points that may be dialed now, in dial order (`dialRank`: trusted first, then last
+ * succeeded, never tried, churned, failed), points of equal rank in an order drawn from `rng`
+ * (uniformly random, so a seed replays it). Also counts what each exclusion kept out of the
+ * points looked at: all of them when candidates ran short of `limit`.
+ *
+ * The snapshot's points come ranked (the pool keeps the order across changes), so a plan reads
+ * about `limit` points: reading all of a 100,000-point pool cost ~25 ms a cycle
+ * (bench/maintenance).
  */
 export function selectCandidates(
   snapshot: PoolSnapshot,
@@ -61,17 +65,22 @@ export function selectCandidates(
 ): CandidateSelection {
   const own = new Set(snapshot.ownAddresses);
   const excluded = emptyExclusionCounts();
-  // One pass, keeping only the first `limit`: a cycle dials a few hundred points at most, and
-  // ordering all of a 100,000-point pool cost ~70 ms a cycle (bench/maintenance).
-  const kept = new Smallest<Ranked>(opts.limit ?? Number.POSITIVE_INFINITY, before);
-  const points = opts.trustedOnly === true ? pointsIndex(snapshot.points).trusted : snapshot.points;
-  for (const point of points) {
+  const dialable = (point: PointView): boolean => {
     const why = exclusionOf(point, own, exclusions, now);
     if (why !== undefined) excluded[why]++;
-    // A random draw per point breaks ties: equal keys come in a uniformly random order.
-    else kept.offer({ point, tier: tierOf(point), time: timeOf(point), tie: rng.next() });
+    return why === undefined;
+  };
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  const ranked = snapshot.pointsByDialRank;
+  const chosen: PointView[] = [];
+  for (let start = 0; start < ranked.length && chosen.length < limit; ) {
+    const first = ranked[start] as PointView;
+    if (opts.trustedOnly === true && !isTrustedTier(dialRank(first).tier)) break;
+    const end = endOfRank(ranked, start);
+    drawInto(chosen, ranked, start, end, limit - chosen.length, dialable, rng);
+    start = end;
   }
-  return { candidates: kept.sorted().map((r) => candidateOf(r.point)), excluded };
+  return { candidates: chosen.map(candidateOf), excluded };
 }
 
 /** The candidates of `selectCandidates`, without the exclusion counts. */
@@ -82,6 +91,71 @@ export function orderCandidates(
   rng: Rng,
 ): Candidate[] {
   return [...selectCandidates(snapshot, exclusions, now, rng).candidates];
+}
+
+/** The index after the last point of `ranked` ranked as `ranked[start]` (exponential search). */
+function endOfRank(ranked: readonly PointView[], start: number): number {
+  const first = ranked[start] as PointView;
+  const same = (i: number): boolean => compareDialRank(first, ranked[i] as PointView) === 0;
+  let low = start; // ranked[low] is of the rank
+  let step = 1;
+  while (low + step < ranked.length && same(low + step)) {
+    low += step;
+    step *= 2;
+  }
+  let high = Math.min(ranked.length, low + step); // ranked[high] is not, or the end
+  while (high - low > 1) {
+    const mid = (low + high) >>> 1;
+    if (same(mid)) low = mid;
+    else high = mid;
+  }
+  return high;
+}
+
+/**
+ * Appends to `out`, in a uniformly random order, up to `wanted` points of `ranked[start, end)`
+ * that are `dialable`. A group much larger than `wanted` (a fresh node's never-tried points) is
+ * sampled: a draw hits a point not drawn before, kept if dialable, and each kept point is
+ * uniform among the dialable ones left. Draws that keep missing (most of the group excluded)
+ * give way to reading the rest of the group.
+ */
+function drawInto(
+  out: PointView[],
+  ranked: readonly PointView[],
+  start: number,
+  end: number,
+  wanted: number,
+  dialable: (point: PointView) => boolean,
+  rng: Rng,
+): void {
+  const size = end - start;
+  const drawn = new Set<number>();
+  let need = wanted;
+  if (size > 4 * wanted) {
+    for (let tries = 4 * wanted + 16; tries > 0 && need > 0; tries--) {
+      const i = start + Math.floor(rng.next() * size);
+      if (drawn.has(i)) continue;
+      drawn.add(i);
+      const point = ranked[i] as PointView;
+      if (dialable(point)) {
+        out.push(point);
+        need--;
+      }
+    }
+    if (need === 0) return;
+  }
+  const rest: PointView[] = [];
+  for (let i = start; i < end; i++) {
+    const point = ranked[i] as PointView;
+    if (!drawn.has(i) && dialable(point)) rest.push(point);
+  }
+  // The first `need` of a Fisher–Yates shuffle.
+  for (let k = 0; k < rest.length && need > 0; k++, need--) {
+    const j = k + Math.floor(rng.next() * (rest.length - k));
+    const picked = rest[j] as PointView;
+    rest[j] = rest[k] as PointView;
+    out.push(picked);
+  }
 }
 
 /**
@@ -98,98 +172,42 @@ export function nextDialAt(
   which: 'trusted' | 'any',
 ): number | undefined {
   const own = new Set(snapshot.ownAddresses);
-  let earliest: number | undefined;
-  const points = which === 'trusted' ? pointsIndex(snapshot.points).trusted : snapshot.points;
-  for (const point of points) {
-    if (exclusionOf(point, own, exclusions, now) !== 'backoff') continue;
-    if (earliest === undefined || point.nextDialAt < earliest) earliest = point.nextDialAt;
+  const inBackoff = (point: PointView): boolean =>
+    exclusionOf(point, own, exclusions, now) === 'backoff';
+  if (which === 'trusted') {
+    let earliest: number | undefined;
+    for (const point of snapshot.pointsByDialRank) {
+      if (!isTrustedTier(dialRank(point).tier)) break;
+      if (inBackoff(point) && (earliest === undefined || point.nextDialAt < earliest))
+        earliest = point.nextDialAt;
+    }
+    return earliest;
   }
-  return earliest;
-}
-
-/** What the planner looks up in a snapshot without reading every point again. */
-export interface PointsIndex {
-  readonly trusted: readonly PointView[];
-  /** Points being dialed (by anyone: the worker, an admin Connect). */
-  readonly requested: readonly PointKey[];
+  // Earliest first: the first in backoff, past the points whose backoff is over, is the answer.
+  const byTime = snapshot.pointsByNextDialAt;
+  for (let i = partitionPoint(byTime, (p) => p.nextDialAt > now); i < byTime.length; i++) {
+    const point = byTime[i] as PointView;
+    if (inBackoff(point)) return point.nextDialAt;
+  }
+  return undefined;
 }
 
 /**
- * Indexes of a frozen `points` list are kept as long as the list lives: the pool hands out the
- * same list until a point changes, and reading 100,000 points costs ~3 ms, several times per
- * cycle (bench/maintenance). A list that may still change is read every time.
+ * The points being dialed (by anyone: the worker, an admin Connect), in `points` order. Kept as
+ * long as the snapshot's list lives (a list handed out never changes, and the pool hands out
+ * the same one until a point changes): reading 100,000 points costs ~3 ms (bench/maintenance).
  */
-const indexes = new WeakMap<readonly PointView[], PointsIndex>();
-
-/** The trusted points and the points being dialed, in `points` order. */
-export function pointsIndex(points: readonly PointView[]): PointsIndex {
-  const known = indexes.get(points);
+export function requestedPoints(snapshot: PoolSnapshot): readonly PointKey[] {
+  if (snapshot.counts.requested === 0) return [];
+  const { points } = snapshot;
+  const known = requested.get(points);
   if (known !== undefined) return known;
-  const trusted: PointView[] = [];
-  const requested: PointKey[] = [];
-  for (const point of points) {
-    if (point.trusted) trusted.push(point);
-    if (point.state === 'requested') requested.push(point.key);
-  }
-  const index = { trusted, requested };
-  if (Object.isFrozen(points)) indexes.set(points, index);
-  return index;
+  const keys = points.filter((p) => p.state === 'requested').map((p) => p.key);
+  requested.set(points, keys);
+  return keys;
 }
 
-/** The outcome class of a point's history (trust aside). */
-export function outcomeOf(point: PointView): Exclude<CandidateReason, 'trusted'> {
-  const success = point.lastSuccessAt;
-  const failure = point.lastFailureAt;
-  if (success !== undefined && (failure === undefined || failure < success)) {
-    const churned = point.churnedAt;
-    return churned !== undefined && churned >= success ? 'churned' : 'last_succeeded';
-  }
-  return failure === undefined ? 'never_tried' : 'oldest_failure';
-}
-
-const outcomeTier: Readonly<Record<Exclude<CandidateReason, 'trusted'>, number>> = {
-  last_succeeded: 0,
-  never_tried: 1,
-  churned: 2,
-  oldest_failure: 3,
-};
-
-interface Ranked {
-  readonly point: PointView;
-  /** Smaller dials first. */
-  readonly tier: number;
-  /** Within a tier, smaller dials first. */
-  readonly time: number;
-  /** Within equal times, smaller dials first (a random draw). */
-  readonly tie: number;
-}
-
-function before(a: Ranked, b: Ranked): boolean {
-  if (a.tier !== b.tier) return a.tier < b.tier;
-  if (a.time !== b.time) return a.time < b.time;
-  return a.tie < b.tie;
-}
-
-/** Trusted points keep the outcome order among themselves, ahead of every other point. */
-function tierOf(point: PointView): number {
-  return (point.trusted ? 0 : outcomeTiers) + outcomeTier[outcomeOf(point)];
-}
-
-const outcomeTiers = Object.keys(outcomeTier).length;
-
-/** Most recent success first, oldest churn first, oldest failure first. */
-function timeOf(point: PointView): number {
-  switch (outcomeOf(point)) {
-    case 'last_succeeded':
-      return -(point.lastSuccessAt ?? 0);
-    case 'churned':
-      return point.churnedAt ?? 0;
-    case 'oldest_failure':
-      return point.lastFailureAt ?? 0;
-    case 'never_tried':
-      return 0;
-  }
-}
+const requested = new WeakMap<readonly PointView[], readonly PointKey[]>();
 
 function candidateOf(point: PointView): Candidate {
   return {

@@ -1,7 +1,7 @@
 import type { Band } from '../config/band.ts';
 import type { Config } from '../config/types.ts';
 import { jitter, type Rng } from '../rng.ts';
-import { pointsIndex, selectCandidates } from './candidates.ts';
+import { requestedPoints, selectCandidates } from './candidates.ts';
 import type {
   Candidate,
   CyclePlan,
@@ -18,7 +18,6 @@ export {
   exclusionOf,
   nextDialAt,
   orderCandidates,
-  outcomeOf,
   selectCandidates,
 } from './candidates.ts';
 export type {
@@ -163,7 +162,7 @@ export function exclusionsFor(
 /** Dials under way: the worker's own and any the pool shows as requested (e.g. an admin Connect). */
 function dialsInFlight(input: PlanInput): number {
   const keys = new Set(input.dialing);
-  for (const key of pointsIndex(input.snapshot.points).requested) keys.add(key);
+  for (const key of requestedPoints(input.snapshot)) keys.add(key);
   return keys.size;
 }
 

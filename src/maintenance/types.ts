@@ -1,6 +1,6 @@
 import type { Band } from '../config/band.ts';
 import type { PointSpec } from '../config/types.ts';
-import type { PointKey, PoolSnapshot } from '../pool/index.ts';
+import type { PointKey, PointOutcome, PoolSnapshot } from '../pool/index.ts';
 import type { Rng } from '../rng.ts';
 
 /**
@@ -102,12 +102,7 @@ export interface Exclusions {
  * attempt succeeded (most recent first), then never-tried points, then points whose connection
  * the governor's churn closed (oldest churn first), then failed points (oldest failure first).
  */
-export type CandidateReason =
-  | 'trusted'
-  | 'last_succeeded'
-  | 'never_tried'
-  | 'churned'
-  | 'oldest_failure';
+export type CandidateReason = 'trusted' | PointOutcome;
 
 /** A point to dial, with the reason it was chosen (for the dial's log line, span and metric). */
 export interface Candidate {

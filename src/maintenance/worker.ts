@@ -103,13 +103,20 @@ export class MaintenanceWorker {
     deps.pool.onChange((event) => {
       if (event.type === 'point_added' || event.type === 'peer_added') this.#arrived();
       // A trusted point that went down must be re-dialed after its backoff, band or no band.
-      if (event.type === 'point_state' && !this.#trustedCheckQueued) {
-        this.#trustedCheckQueued = true;
-        queueMicrotask(() => {
-          this.#trustedCheckQueued = false;
-          this.#armTrusted();
-        });
-      }
+      // Other points' changes do not move that timer: checking after each of them took a
+      // snapshot per dial on a big node (bench/maintenance).
+      if (event.type === 'point_state' && deps.pool.acl.isTrustedPoint(event.point))
+        this.#queueTrustedCheck();
+    });
+  }
+
+  /** Re-arms the trusted re-dial once, after the changes of this turn. */
+  #queueTrustedCheck(): void {
+    if (this.#trustedCheckQueued) return;
+    this.#trustedCheckQueued = true;
+    queueMicrotask(() => {
+      this.#trustedCheckQueued = false;
+      this.#armTrusted();
     });
   }
 
@@ -192,6 +199,8 @@ export class MaintenanceWorker {
     const motive = triggerFor(count, this.#band, this.#lastCount);
     this.#lastCount = count;
     this.#armSettle(count);
+    // Room for a trusted point, or none left.
+    this.#queueTrustedCheck();
     if (motive === undefined) return;
     const event = motive === 'too_few' ? 'too_few_connections' : 'too_many_connections';
     this.#deps.telemetry.log.info(

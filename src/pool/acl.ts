@@ -84,12 +84,18 @@ export interface AclState {
   readonly trustedPeers: readonly string[];
 }
 
+/** What an ACL change touched: these points, IPs and peer ids, or anything. */
+export type AclChange = readonly BanTarget[] | 'all';
+
 export interface AclDeps {
   clock: Clock;
   greylistTimeoutMs: number;
   limits?: Partial<AclLimits>;
-  /** Called after every change (persistence listens through the pool). */
-  onChange?: () => void;
+  /**
+   * Called after every change (persistence listens through the pool), with the points, IPs and
+   * peer ids whose standing (trust, ban, greylist) changed, or 'all'.
+   */
+  onChange?: (changed: AclChange) => void;
 }
 
 /** The IP of a point key (its canonical host). */
@@ -212,7 +218,7 @@ export class Acl {
   readonly #clock: Clock;
   readonly #greylistTimeoutMs: number;
   readonly #limits: AclLimits;
-  readonly #onChange: (() => void) | undefined;
+  readonly #onChange: ((changed: AclChange) => void) | undefined;
   readonly #ipGreylist: Greylist;
   readonly #peerGreylist: Greylist;
   readonly #bans = new Map<string, BanEntry>();
@@ -240,7 +246,7 @@ export class Acl {
     if (this.#trustedHosts.has(host)) return false;
     const now = this.#clock.now();
     this.#ipGreylist.add(host, now + this.#greylistTimeoutMs, now);
-    this.#changed();
+    this.#changed([{ kind: 'ip', ip: host }]);
     return true;
   }
 
@@ -249,18 +255,18 @@ export class Acl {
     if (this.#trustedPeers.has(peerId)) return false;
     const now = this.#clock.now();
     this.#peerGreylist.add(peerId, now + this.#greylistTimeoutMs, now);
-    this.#changed();
+    this.#changed([{ kind: 'peer', peerId }]);
     return true;
   }
 
   /** Empties the IP greylist (bans and the peer greylist stay). */
   clearIpGreylist(): void {
-    if (this.#ipGreylist.clear()) this.#changed();
+    if (this.#ipGreylist.clear()) this.#changed('all');
   }
 
   /** Empties the peer-id greylist (bans and the IP greylist stay). */
   clearPeerGreylist(): void {
-    if (this.#peerGreylist.clear()) this.#changed();
+    if (this.#peerGreylist.clear()) this.#changed('all');
   }
 
   /** Bans a target, permanently when `durationMs` is absent; replaces an earlier ban of it. */
@@ -284,7 +290,7 @@ export class Acl {
     this.#bans.set(key, entry);
     if (normal.kind === 'peer') this.#trustedPeers.delete(normal.peerId);
     if (normal.kind === 'point') this.#dropTrustedPoint(normal.point);
-    this.#changed();
+    this.#changed([normal]);
     return { ok: true, entry };
   }
 
@@ -293,7 +299,7 @@ export class Acl {
     const normal = normalTarget(target);
     if (normal === undefined) return false;
     const removed = this.#bans.delete(banKey(normal));
-    if (removed) this.#changed();
+    if (removed) this.#changed([normal]);
     return removed;
   }
 
@@ -310,13 +316,16 @@ export class Acl {
     this.#trustedHosts.set(host, (this.#trustedHosts.get(host) ?? 0) + 1);
     this.#ipGreylist.delete(host);
     this.#bans.delete(banKey({ kind: 'point', point }));
-    this.#changed();
+    this.#changed([
+      { kind: 'point', point },
+      { kind: 'ip', ip: host },
+    ]);
     return { ok: true };
   }
 
   untrustPoint(point: PointKey): boolean {
     const removed = this.#dropTrustedPoint(point);
-    if (removed) this.#changed();
+    if (removed) this.#changed([{ kind: 'point', point }]);
     return removed;
   }
 
@@ -330,13 +339,13 @@ export class Acl {
     this.#trustedPeers.add(peerId);
     this.#peerGreylist.delete(peerId);
     this.#bans.delete(banKey({ kind: 'peer', peerId }));
-    this.#changed();
+    this.#changed([{ kind: 'peer', peerId }]);
     return { ok: true };
   }
 
   untrustPeer(peerId: string): boolean {
     const removed = this.#trustedPeers.delete(peerId);
-    if (removed) this.#changed();
+    if (removed) this.#changed([{ kind: 'peer', peerId }]);
     return removed;
   }
 
@@ -444,7 +453,7 @@ export class Acl {
       if (now >= g.untilMs || this.#trustedPeers.has(g.value)) skipped++;
       else this.#peerGreylist.add(g.value, g.untilMs, now);
     }
-    this.#changed();
+    this.#changed('all');
     return skipped;
   }
 
@@ -475,7 +484,7 @@ export class Acl {
     return true;
   }
 
-  #changed(): void {
-    this.#onChange?.();
+  #changed(changed: AclChange): void {
+    this.#onChange?.(changed);
   }
 }

@@ -3,6 +3,7 @@
  */
 export {
   Acl,
+  type AclChange,
   type AclLimits,
   type AclState,
   type BanEntry,
@@ -23,6 +24,15 @@ export {
   nextDialAfterFailure,
   type ReconnectConfig,
 } from './backoff.ts';
+export {
+  compareDialOrder,
+  compareDialRank,
+  compareNextDialAt,
+  dialRank,
+  isTrustedTier,
+  outcomeOf,
+  type PointOutcome,
+} from './dial-order.ts';
 export {
   comparePeersForEviction,
   comparePointsForEviction,
@@ -92,3 +102,4 @@ export {
   sharingSalt,
   sharingSaltPeriodMs,
 } from './sharing.ts';
+export { partitionPoint } from './sorted-views.ts';

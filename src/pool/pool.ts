@@ -4,6 +4,7 @@ import type { Rng } from '../rng.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import {
   Acl,
+  type AclChange,
   type AclLimits,
   type AclState,
   type BanEntry,
@@ -12,6 +13,7 @@ import {
   type BlockQuery,
   type TrustResult,
 } from './acl.ts';
+import { compareDialOrder, compareNextDialAt } from './dial-order.ts';
 import { peersToEvict, pointsToEvict } from './gc.ts';
 import type { PeerRecord } from './peer-record.ts';
 import { hostOfKey, type PointKey, parsePointKey, pointKeyOf, portOfKey } from './point-key.ts';
@@ -78,11 +80,18 @@ export interface PeerView extends PeerRecord {
   readonly blocked?: Blocked;
 }
 
+/** The orders of points a snapshot carries (src/pool/dial-order.ts). */
+type PointOrder = 'dialRank' | 'nextDialAt';
+
 /** An immutable picture of the pool at `atMs`, for the maintenance planner and the admin API. */
 export interface PoolSnapshot {
   readonly atMs: number;
   readonly privateMode: boolean;
   readonly points: readonly PointView[];
+  /** `points` in dial order (`compareDialOrder`: by `dialRank`, equal ranks by key). */
+  readonly pointsByDialRank: readonly PointView[];
+  /** `points` by `nextDialAt`, earliest first (`compareNextDialAt`). */
+  readonly pointsByNextDialAt: readonly PointView[];
   readonly peers: readonly PeerView[];
   /** Addresses of this node: never dialed, never shared. */
   readonly ownAddresses: readonly PointKey[];
@@ -186,13 +195,15 @@ export class Pool {
     disconnected: 0,
   };
   readonly #listeners = new Set<PoolListener>();
-  readonly #pointViews = new ViewCache<PointKey, PointRecord, PointView>(
+  readonly #pointViews = new ViewCache<PointKey, PointRecord, PointView, PointOrder>(
     (r) => this.#pointView(r),
     (v) => v.blocked?.untilMs,
+    { dialRank: compareDialOrder, nextDialAt: compareNextDialAt },
   );
   readonly #peerViews = new ViewCache<string, PeerRecord, PeerView>(
     (r) => this.#peerView(r),
     (v) => v.blocked?.untilMs,
+    {},
   );
 
   constructor(deps: PoolDeps) {
@@ -205,10 +216,8 @@ export class Pool {
       clock: deps.clock,
       greylistTimeoutMs: deps.config.greylistTimeoutMs,
       limits: deps.aclLimits,
-      onChange: () => {
-        // Trust and blocks are part of every view.
-        this.#pointViews.invalidate();
-        this.#peerViews.invalidate();
+      onChange: (changed) => {
+        this.#aclChanged(changed);
         this.#emit({ type: 'acl_changed' });
       },
     });
@@ -439,6 +448,8 @@ export class Pool {
       atMs: now,
       privateMode: this.#privateMode,
       points: this.#pointViews.list(this.#points, now),
+      pointsByDialRank: this.#pointViews.sorted(this.#points, now, 'dialRank'),
+      pointsByNextDialAt: this.#pointViews.sorted(this.#points, now, 'nextDialAt'),
       peers: this.#peerViews.list(this.#peers, now),
       ownAddresses: Object.freeze([...this.#own]),
       counts: Object.freeze({ ...this.#counts }),
@@ -713,6 +724,42 @@ export class Pool {
       this.#peerViews.delete(peerId);
       this.#emit({ type: 'peer_removed', peerId });
     }
+  }
+
+  /**
+   * Trust and blocks are part of the views: those of what the change touched are made again.
+   * Only those: remaking all 100,000 views of a big node after each greylisting cost ~400 ms
+   * (bench/maintenance).
+   */
+  #aclChanged(changed: AclChange): void {
+    if (changed === 'all') {
+      this.#pointViews.invalidate();
+      this.#peerViews.invalidate();
+      return;
+    }
+    const points = new Set<string>();
+    const ips = new Set<string>();
+    const peers = new Set<string>();
+    for (const target of changed) {
+      if (target.kind === 'point') points.add(target.point);
+      else if (target.kind === 'ip') ips.add(target.ip);
+      else peers.add(target.peerId);
+    }
+    for (const peerId of peers) if (this.#peers.has(peerId)) this.#peerViews.set(peerId);
+    // A point shows the standing of its key, its IP, its pinned and its last peer id (the
+    // current one, when connected).
+    const touches = (r: PointRecord): boolean =>
+      points.has(r.key) ||
+      (ips.size > 0 && ips.has(hostOfKey(r.key))) ||
+      (peers.size > 0 &&
+        ((r.expectedPeerId !== undefined && peers.has(r.expectedPeerId)) ||
+          (r.lastPeerId !== undefined && peers.has(r.lastPeerId))));
+    if (ips.size === 0 && peers.size === 0) {
+      for (const key of points) if (this.#points.has(key)) this.#pointViews.set(key);
+      return;
+    }
+    for (const record of this.#points.values())
+      if (touches(record)) this.#pointViews.set(record.key);
   }
 
   #pointView(record: PointRecord): PointView {

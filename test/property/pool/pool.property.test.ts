@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { FakeClock } from '../../../src/clock.ts';
-import { type PointState, Pool, pointStates } from '../../../src/pool/index.ts';
+import {
+  compareDialOrder,
+  compareNextDialAt,
+  type PointState,
+  type PointView,
+  Pool,
+  pointStates,
+} from '../../../src/pool/index.ts';
 import { seededRng } from '../../../src/rng.ts';
 import { createMetrics } from '../../../src/telemetry/metrics.ts';
 import { peerId, poolConfig, pt } from '../../unit/pool/helpers.ts';
@@ -183,6 +190,37 @@ test('property: gauges, caps, trust and states stay consistent under any operati
           // No point in two states: keys are unique and the counts add up.
           const keys = snap.points.map((p) => p.key);
           assert.equal(new Set(keys).size, keys.length);
+
+          // Views are made again only for what an ACL change touched: each still shows what
+          // a pool reading the same contents from scratch shows.
+          const fresh = new Pool({ clock, rng: seededRng(3), config: poolConfig({}) });
+          fresh.restore(pool.exportContents());
+          for (const p of snap.points) {
+            const q = fresh.point(p.key);
+            assert.equal(p.trusted, q?.trusted, `trust of ${p.key} after ${JSON.stringify(o)}`);
+            assert.deepEqual(p.blocked, q?.blocked, `block of ${p.key} after ${JSON.stringify(o)}`);
+          }
+          for (const p of snap.peers) {
+            const q = fresh.peer(p.peerId);
+            assert.equal(p.trusted, q?.trusted);
+            assert.deepEqual(
+              p.blocked,
+              q?.blocked,
+              `block of ${p.peerId} after ${JSON.stringify(o)}`,
+            );
+          }
+
+          // The kept orders hold exactly the current views, in order.
+          for (const [sorted, compare] of [
+            [snap.pointsByDialRank, compareDialOrder],
+            [snap.pointsByNextDialAt, compareNextDialAt],
+          ] as const) {
+            const current = new Set(snap.points);
+            assert.equal(new Set(sorted).size, snap.points.length, `after ${JSON.stringify(o)}`);
+            for (const view of sorted) assert.ok(current.has(view), 'a current view');
+            for (let i = 1; i < sorted.length; i++)
+              assert.ok(compare(sorted[i - 1] as PointView, sorted[i] as PointView) <= 0);
+          }
           const truth: Record<PointState, number> = {
             requested: 0,
             accepted: 0,

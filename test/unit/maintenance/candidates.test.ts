@@ -117,6 +117,70 @@ test('tie-break: equal keys in a random order, the same for the same seed', () =
   );
 });
 
+test('tie-break: a limited pick from a large group of equal keys is uniform (sampled)', () => {
+  // 40 never-tried points, 3 wanted: more than 4× as many, so the group is sampled.
+  const pts = Array.from({ length: 40 }, (_, i) => point(i));
+  const snap = snapshot(pts);
+  const firsts = new Map<string, number>();
+  const picks = new Map<string, number>();
+  const runs = 4000;
+  for (let seed = 0; seed < runs; seed++) {
+    const { candidates } = selectCandidates(snap, open, now, seededRng(seed), { limit: 3 });
+    assert.equal(new Set(candidates.map((c) => c.key)).size, 3);
+    const [first] = candidates;
+    firsts.set(first?.key ?? '', (firsts.get(first?.key ?? '') ?? 0) + 1);
+    for (const c of candidates) picks.set(c.key, (picks.get(c.key) ?? 0) + 1);
+  }
+  // Expected 100 firsts and 300 picks per point; ±50 % is > 5 standard deviations.
+  assert.equal(firsts.size, 40);
+  for (const n of firsts.values()) assert.ok(n > 50 && n < 150, `first ${n} times`);
+  for (const n of picks.values()) assert.ok(n > 150 && n < 450, `picked ${n} times`);
+});
+
+test('a sampled group that is mostly excluded still yields every dialable point', () => {
+  const pts = Array.from({ length: 200 }, (_, i) =>
+    point(i, i % 50 === 0 ? {} : { nextDialAt: now + minute }),
+  );
+  for (let seed = 0; seed < 20; seed++) {
+    const { candidates, excluded } = selectCandidates(snapshot(pts), open, now, seededRng(seed), {
+      limit: 10,
+    });
+    assert.deepEqual(
+      candidates.map((c) => c.key).sort(),
+      [key(0), key(50), key(100), key(150)].sort(),
+    );
+    assert.equal(excluded.backoff, 196, 'short of the limit: every point was looked at');
+  }
+});
+
+test('a limited plan reads about `limit` ranked points, not the whole pool', () => {
+  const pts = [
+    ...Array.from({ length: 5000 }, (_, i) => succeeded(i, (i + 1) * minute)),
+    ...Array.from({ length: 5000 }, (_, i) => point(5000 + i)),
+  ];
+  const snap = snapshot(pts);
+  let reads = 0;
+  const counted = new Proxy(snap.pointsByDialRank, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && /^\d+$/.test(prop)) reads++;
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  const { candidates } = selectCandidates(
+    { ...snap, pointsByDialRank: counted },
+    open,
+    now,
+    seededRng(1),
+    { limit: 100 },
+  );
+  assert.deepEqual(
+    candidates.map((c) => c.key),
+    pts.slice(0, 100).map((p) => p.key),
+    'most recent successes first',
+  );
+  assert.ok(reads < 100 * 6, `${reads} reads`);
+});
+
 test('tie-break only among equal keys: the rules still hold under any seed', () => {
   const pts = [
     ...Array.from({ length: 4 }, (_, i) => failed(i, minute)),

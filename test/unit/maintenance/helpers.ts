@@ -1,6 +1,12 @@
 import type { Band } from '../../../src/config/band.ts';
 import type { LiveConnection, PlanInput } from '../../../src/maintenance/plan.ts';
-import type { PointState, PointView, PoolSnapshot } from '../../../src/pool/index.ts';
+import {
+  compareDialOrder,
+  compareNextDialAt,
+  type PointState,
+  type PointView,
+  type PoolSnapshot,
+} from '../../../src/pool/index.ts';
 import { type Rng, seededRng } from '../../../src/rng.ts';
 
 export const second = 1_000;
@@ -57,6 +63,8 @@ export function snapshot(
     atMs: now,
     privateMode: opts.privateMode ?? false,
     points,
+    pointsByDialRank: [...points].sort(compareDialOrder),
+    pointsByNextDialAt: [...points].sort(compareNextDialAt),
     peers: [],
     ownAddresses: opts.ownAddresses ?? [],
     counts,

@@ -304,17 +304,27 @@ test('a point is blocked by the ban of its pinned or last peer', () => {
 test('the snapshot is immutable and does not change with the pool', () => {
   const { pool } = makePool();
   pool.addPoint(pt(1), 'bootstrap');
+  pool.addPoint(pt(2), 'bootstrap');
   const snap = pool.snapshot();
-  assert.ok(
-    Object.isFrozen(snap) && Object.isFrozen(snap.points) && Object.isFrozen(snap.points[0]),
-  );
-  assert.throws(() => {
-    (snap.points as unknown as unknown[]).push(1);
-  });
+  // Its lists are readonly by type, not frozen: V8 reads a frozen array ~5× slower.
+  assert.ok(Object.isFrozen(snap) && Object.isFrozen(snap.points[0]));
+  const lists = [snap.points, snap.pointsByDialRank, snap.pointsByNextDialAt];
+  const before = lists.map((list) => [...list]);
   pool.dialStarted(pt(1));
+  pool.forget(pt(2));
+  pool.addPoint(pt(3), 'bootstrap');
+  assert.deepEqual(
+    lists.map((list) => [...list]),
+    before,
+    'a new snapshot gets new lists',
+  );
   assert.equal(snap.points[0]?.state, 'disconnected');
-  assert.deepEqual(snap.counts, { requested: 0, accepted: 0, running: 0, disconnected: 1 });
+  assert.deepEqual(snap.counts, { requested: 0, accepted: 0, running: 0, disconnected: 2 });
   assert.equal(pool.snapshot().points[0]?.state, 'requested');
+  assert.deepEqual(
+    pool.snapshot().points.map((p) => p.key),
+    [key(1), key(3)],
+  );
 });
 
 test('the snapshot carries what the planner needs', async () => {
