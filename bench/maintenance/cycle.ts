@@ -63,6 +63,8 @@ export interface CycleBenchResult {
    * order, dial order and backoff order) updated with the change.
    */
   pointChangeCpuMs: Distribution;
+  /** CPU of greylisting one IP in the in-band node, then a snapshot (the views it touches). */
+  greylistCpuMs: Distribution;
   /** CPU of building the node: the pool restored with every point, the connections made. */
   setupMs: number;
 }
@@ -93,6 +95,7 @@ export function boundsFor(situation: Situation, connections: number): Connection
 export async function runCycleBench(opts: CycleBenchOptions): Promise<CycleBenchResult> {
   const results: SituationResult[] = [];
   let pointChangeCpuMs: Distribution | undefined;
+  let greylistCpuMs: Distribution | undefined;
   let setupMs = 0;
   for (const situation of opts.situations ?? situations) {
     const before = process.cpuUsage();
@@ -100,12 +103,16 @@ export async function runCycleBench(opts: CycleBenchOptions): Promise<CycleBench
     setupMs = cpuMsSince(before);
     node.worker.start();
     results.push(await measureCycles(situation, node, opts));
-    if (situation === 'in_band') pointChangeCpuMs = await measurePointChange(node, opts);
+    if (situation === 'in_band') {
+      pointChangeCpuMs = await measurePointChange(node, opts);
+      greylistCpuMs = measureGreylist(node, opts);
+    }
     await node.worker.shutdown();
   }
   return {
     situations: results,
     pointChangeCpuMs: pointChangeCpuMs ?? distribution([]),
+    greylistCpuMs: greylistCpuMs ?? distribution([]),
     setupMs,
   };
 }
@@ -273,6 +280,17 @@ async function measurePointChange(node: BenchNode, opts: CycleBenchOptions): Pro
     node.pool.dialFailed(key, 'connection_refused');
     await nextTurn(); // the worker's listener runs in a microtask
     node.pool.snapshot(); // what the next plan reads: its lists updated with the change
+    if (i >= opts.warmup) cpu.push(cpuMsSince(before));
+  }
+  return distribution(cpu);
+}
+
+function measureGreylist(node: BenchNode, opts: CycleBenchOptions): Distribution {
+  const cpu: number[] = [];
+  for (const [i, key] of node.idle.entries()) {
+    const before = process.cpuUsage();
+    node.pool.greylistIp(key.slice(0, key.lastIndexOf(':')), 'bench');
+    node.pool.snapshot();
     if (i >= opts.warmup) cpu.push(cpuMsSince(before));
   }
   return distribution(cpu);

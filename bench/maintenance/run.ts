@@ -128,6 +128,7 @@ function renderCycle(result: CycleBenchResult): string[] {
     return `| ${s.situation.replace('_', ' ')} | ${b.min}/${b.expected}/${b.max} | ${band.minThreshold}/${band.minTarget}/${band.maxTarget}/${band.maxThreshold} | ${s.plan} | ${ms(s.cpuMs.median)} | ${ms(s.cpuMs.p99)} | ${ms(s.cpuMs.max)} | ${ms(s.wallMs.median)} | ${ms(s.planMs.median)} | ${s.cpuMs.median < CYCLE_GOAL_MS ? 'met' : 'missed'} |`;
   });
   const change = result.pointChangeCpuMs;
+  const greylist = result.greylistCpuMs;
   return [
     `## One maintenance cycle, ${connections.toLocaleString('en')} connections, ${knownPoints.toLocaleString('en')} known points (goal < ${CYCLE_GOAL_MS} ms)`,
     '',
@@ -138,6 +139,8 @@ function renderCycle(result: CycleBenchResult): string[] {
     ...rows,
     '',
     `A point changing state (a dial started, then failed) in the in-band node, then a snapshot: ${ms(change.median)} ms CPU median, ${ms(change.p99)} ms p99 — the pool's bookkeeping, the worker's listener (it re-arms its trusted timer only for a trusted point), and the snapshot's three lists (map order, dial order, backoff order) patched with the change rather than rebuilt.`,
+    '',
+    `Greylisting one IP in the in-band node, then a snapshot: ${ms(greylist.median)} ms CPU median, ${ms(greylist.p99)} ms p99 — only the views of the points at that IP are made again.`,
     '',
   ];
 }

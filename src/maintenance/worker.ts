@@ -445,18 +445,19 @@ export class MaintenanceWorker {
       this.#filling = false;
       this.#starved = false;
     }
+    // One picture of the node for both timers: building it reads every connection.
+    const input = this.#planInput('trusted_missing', new Set());
     if (count < this.#band.minThreshold || this.#filling) {
       // Whichever comes first: the ask-for-more wait, or a known point leaving its backoff
       // (nodes started together refuse each other's first dials for a second or so).
-      const now = this.#deps.clock.now();
-      const input = this.#planInput('too_few', new Set());
+      const now = input.now;
       const backoffEnd = nextDialAt(input.snapshot, exclusionsFor(input), now, 'any');
       const ask =
         this.#askDelayMs ?? this.#deps.config.maintenance.timeBetweenLookingForPeersMs.initial;
       const delay = Math.min(ask, backoffEnd === undefined ? ask : backoffEnd - now);
       this.#retryTimer = this.#deps.clock.setTimeout(() => this.#trigger('too_few'), delay);
     }
-    this.#armTrusted();
+    this.#armTrusted(input);
   }
 
   /**
@@ -484,10 +485,10 @@ export class MaintenanceWorker {
   }
 
   /** Re-arms the trusted re-dial for the next trusted point that may be dialed. */
-  #armTrusted(): void {
+  #armTrusted(input?: PlanInput): void {
     this.#trustedTimer?.cancel();
     if (!this.#triggers || this.#stopped) return;
-    const dueAt = this.#nextTrustedDial();
+    const dueAt = this.#nextTrustedDial(input ?? this.#planInput('trusted_missing', new Set()));
     if (dueAt !== undefined) {
       this.#trustedTimer = this.#deps.clock.setTimeout(
         () => this.#trigger('trusted_missing'),
@@ -501,8 +502,7 @@ export class MaintenanceWorker {
    * future backoff ends count: a trusted point the plan cannot dial now (no room, peer connected
    * elsewhere) must not re-arm the timer at once, which would spin empty cycles.
    */
-  #nextTrustedDial(): number | undefined {
-    const input = this.#planInput('trusted_missing', new Set());
+  #nextTrustedDial(input: PlanInput): number | undefined {
     // Dialable now: a dial makes progress (connected, or in backoff after a failure), so this
     // cannot spin. Only a count inside the band plans trusted_missing: outside it, planning
     // would order every known point for nothing.

@@ -1,5 +1,4 @@
 import type { Pool } from '../pool/index.ts';
-import { canonicalHost, hostOfKey } from '../pool/index.ts';
 import type { PeerHandle } from './handle.ts';
 
 export interface RemotePeer {
@@ -19,8 +18,7 @@ export function isTrustedRemote(pool: Pool, peer: RemotePeer): boolean {
   const { acl } = pool;
   if (acl.isTrustedPeer(peer.peerId)) return true;
   if (peer.point !== undefined && acl.isTrustedPoint(peer.point)) return true;
-  const host = canonicalHost(peer.remoteHost);
-  return host !== undefined && acl.trustedPoints().some((p) => hostOfKey(p) === host);
+  return acl.isTrustedHost(peer.remoteHost);
 }
 
 export function isTrustedHandle(pool: Pool, handle: PeerHandle): boolean {

@@ -353,6 +353,11 @@ export class Acl {
     return this.#trustedPoints.has(point);
   }
 
+  /** Whether a trusted point is at this IP. */
+  isTrustedHost(ip: string): boolean {
+    return this.#trustedHosts.size > 0 && this.#trustedHosts.has(normalIp(ip));
+  }
+
   isTrustedPeer(peerId: string): boolean {
     return this.#trustedPeers.has(peerId);
   }

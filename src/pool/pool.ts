@@ -16,6 +16,7 @@ import {
 import { compareDialOrder, compareNextDialAt } from './dial-order.ts';
 import { peersToEvict, pointsToEvict } from './gc.ts';
 import type { PeerRecord } from './peer-record.ts';
+import { PointIndex } from './point-index.ts';
 import { hostOfKey, type PointKey, parsePointKey, pointKeyOf, portOfKey } from './point-key.ts';
 import {
   assertNever,
@@ -195,6 +196,7 @@ export class Pool {
     disconnected: 0,
   };
   readonly #listeners = new Set<PoolListener>();
+  readonly #pointIndex = new PointIndex();
   readonly #pointViews = new ViewCache<PointKey, PointRecord, PointView, PointOrder>(
     (r) => this.#pointView(r),
     (v) => v.blocked?.untilMs,
@@ -234,6 +236,7 @@ export class Pool {
     | 'trustedPeers'
     | 'isTrustedPoint'
     | 'isTrustedPeer'
+    | 'isTrustedHost'
     | 'limits'
   > {
     return this.#acl;
@@ -274,8 +277,7 @@ export class Pool {
       let next = withSource(known, source);
       if (pin !== undefined && next.expectedPeerId !== pin) next = { ...next, expectedPeerId: pin };
       if (next !== known) {
-        this.#points.set(key, next);
-        this.#pointViews.set(key);
+        this.#put(next, known);
         this.#emit({ type: 'point_updated', point: key });
       }
       return { added: false, point: key, reason: 'known' };
@@ -407,8 +409,7 @@ export class Pool {
     const key = keyOf(point);
     const record = key === undefined ? undefined : this.#points.get(key);
     if (key === undefined || record === undefined) return unknownPoint(point);
-    this.#points.set(key, { ...record, churnedAt: this.#clock.now() });
-    this.#pointViews.set(key);
+    this.#put({ ...record, churnedAt: this.#clock.now() }, record);
     return ok;
   }
 
@@ -663,8 +664,7 @@ export class Pool {
     if (key === undefined || record === undefined) return unknownPoint(point);
     const result = step(record);
     if (!result.ok) return { ok: false, error: result.error };
-    this.#points.set(key, result.record);
-    this.#pointViews.set(key);
+    this.#put(result.record, record);
     this.#count(record.state, -1);
     this.#count(result.record.state, +1);
     this.#emit({
@@ -678,9 +678,15 @@ export class Pool {
   }
 
   #insert(record: PointRecord): void {
+    this.#put(record, undefined);
+    this.#count(record.state, +1);
+  }
+
+  /** Stores `record` in place of `previous` (undefined: a new point), its view and indexes. */
+  #put(record: PointRecord, previous: PointRecord | undefined): void {
     this.#points.set(record.key, record);
     this.#pointViews.set(record.key);
-    this.#count(record.state, +1);
+    this.#pointIndex.put(record, previous);
   }
 
   #remove(key: PointKey, cause: PointRemovalCause, announce = true): void {
@@ -688,6 +694,7 @@ export class Pool {
     if (record === undefined) return;
     this.#points.delete(key);
     this.#pointViews.delete(key);
+    this.#pointIndex.remove(record);
     this.#count(record.state, -1);
     if (announce) this.#emit({ type: 'point_removed', point: key, cause });
   }
@@ -737,29 +744,11 @@ export class Pool {
       this.#peerViews.invalidate();
       return;
     }
-    const points = new Set<string>();
-    const ips = new Set<string>();
-    const peers = new Set<string>();
-    for (const target of changed) {
-      if (target.kind === 'point') points.add(target.point);
-      else if (target.kind === 'ip') ips.add(target.ip);
-      else peers.add(target.peerId);
-    }
-    for (const peerId of peers) if (this.#peers.has(peerId)) this.#peerViews.set(peerId);
-    // A point shows the standing of its key, its IP, its pinned and its last peer id (the
-    // current one, when connected).
-    const touches = (r: PointRecord): boolean =>
-      points.has(r.key) ||
-      (ips.size > 0 && ips.has(hostOfKey(r.key))) ||
-      (peers.size > 0 &&
-        ((r.expectedPeerId !== undefined && peers.has(r.expectedPeerId)) ||
-          (r.lastPeerId !== undefined && peers.has(r.lastPeerId))));
-    if (ips.size === 0 && peers.size === 0) {
-      for (const key of points) if (this.#points.has(key)) this.#pointViews.set(key);
-      return;
-    }
-    for (const record of this.#points.values())
-      if (touches(record)) this.#pointViews.set(record.key);
+    for (const target of changed)
+      if (target.kind === 'peer' && this.#peers.has(target.peerId))
+        this.#peerViews.set(target.peerId);
+    for (const key of this.#pointIndex.touched(changed))
+      if (this.#points.has(key)) this.#pointViews.set(key);
   }
 
   #pointView(record: PointRecord): PointView {
