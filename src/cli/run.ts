@@ -31,6 +31,9 @@ export async function runNode(args: readonly string[], ctx: CliContext): Promise
     printConfigErrors(loaded.errors, ctx);
     return EXIT_USAGE;
   }
+  // Listening before the start: a signal while the node starts (modules load for seconds on a
+  // busy machine) would otherwise kill it with the default action; now it stops once started.
+  const shutdown = ctx.waitForShutdown();
   let node: RunningNode;
   try {
     const startNode = await ctx.loadStartNode();
@@ -41,7 +44,7 @@ export async function runNode(args: readonly string[], ctx: CliContext): Promise
   }
   // A signal, or the node stopping by itself (admin Shutdown), whichever comes first.
   const selfStop = node.stopped?.then(() => undefined);
-  const signal = await Promise.race([ctx.waitForShutdown(), ...(selfStop ? [selfStop] : [])]);
+  const signal = await Promise.race([shutdown, ...(selfStop ? [selfStop] : [])]);
   ctx.stderr(
     signal === undefined
       ? 'meshkeeper: stopped by admin Shutdown\n'

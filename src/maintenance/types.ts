@@ -112,7 +112,10 @@ export interface Candidate {
   readonly reason: CandidateReason;
 }
 
-/** The candidates in dial order, and how many points each exclusion kept out. */
+/**
+ * The candidates in dial order, and how many of the points looked at each exclusion kept out:
+ * every point when candidates ran short, else those read before the last candidate was found.
+ */
 export interface CandidateSelection {
   readonly candidates: readonly Candidate[];
   readonly excluded: Readonly<Record<ExclusionReason, number>>;
@@ -161,7 +164,10 @@ export type CyclePlan =
       readonly askForMore: boolean;
       /** Wait for a new point/peer before trying again: candidates ran out (private mode too). */
       readonly waitForMore: boolean;
-      /** How many points each exclusion kept out (of the trusted points only, for trusted_missing). */
+      /**
+       * How many of the points looked at each exclusion kept out (`CandidateSelection`; only
+       * trusted points are looked at for trusted_missing).
+       */
       readonly excluded: Readonly<Record<ExclusionReason, number>>;
     }
   | {
