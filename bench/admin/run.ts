@@ -20,7 +20,7 @@ import { findExecutable } from '../../test/fixtures/tools.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
+const MAIN = join(ROOT, 'bin/meshkeeper.js');
 const PROTOSET = join(ROOT, 'src/admin/gen/descriptors.binpb');
 const HOST = '127.0.9.99';
 const PEER_HOST = '127.0.9.100';

@@ -58,7 +58,7 @@ const CONCURRENCY = Number(values.concurrency);
 
 const SERVER = '127.0.12.100';
 const JAEGER = { host: '127.0.12.99', otlpGrpcPort: 4317, queryHttpPort: 16686, basePort: 14318 };
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../bin/meshkeeper.js', import.meta.url).pathname;
 const PEERS = new URL('./peers.ts', import.meta.url).pathname;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 

@@ -19,7 +19,7 @@ export interface ClusterOptions {
   extra: string[];
 }
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../bin/meshkeeper.js', import.meta.url));
 const STOP_GRACE_MS = 15_000;
 
 /**

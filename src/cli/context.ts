@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.ts';
+import { takeEarlySignal } from './early-signals.ts';
 
 /** What the node returns once started; `stop()` resolves when everything is closed. */
 export interface RunningNode {
@@ -61,6 +62,8 @@ function waitForSignal(): Promise<string> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const early = takeEarlySignal();
+    if (early !== undefined) onSignal(early);
   });
 }
 

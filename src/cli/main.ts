@@ -49,5 +49,3 @@ export async function runAsProcess(): Promise<void> {
   // the process alive. Unref'd, so a clean exit is not delayed by it.
   setTimeout(() => process.exit(), 2000).unref();
 }
-
-if (import.meta.main) await runAsProcess();

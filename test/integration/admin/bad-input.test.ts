@@ -23,7 +23,7 @@ import {
 // One real node on 127.0.7.20 with a token; each bad input is its own test, with the exact
 // status code and the field it names.
 const TOKEN = 'bad-input-test-token-0123456789';
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../../bin/meshkeeper.js', import.meta.url).pathname;
 let node: AdminNodeProcess;
 
 before(async () => {

@@ -9,7 +9,7 @@ import { type AdminNodeProcess, closeClients, startAdminNode } from './fixtures.
 
 // `meshkeeper admin …` as scripts use it: real processes on 127.0.9.50, address and token from
 // the environment or flags, JSON output, and the documented exit codes.
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../../bin/meshkeeper.js', import.meta.url).pathname;
 const TOKEN = 'cli-test-token-0123456789abcdef';
 let node: AdminNodeProcess;
 

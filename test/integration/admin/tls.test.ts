@@ -18,7 +18,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 type KeyPair = webcrypto.CryptoKeyPair;
 /** x509 is typed against the DOM's CryptoKey; Node's is the same object. */
 const dom = <T>(key: webcrypto.CryptoKey): T => key as unknown as T;
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../../bin/meshkeeper.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'meshkeeper-admin-tls-'));
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 

@@ -10,7 +10,7 @@ import { CONFIG_KEYS, envName, flagName, specOf } from '../../../src/config/sche
 
 // The real command line, as a child process: what an operator and a container see.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
+const MAIN = join(ROOT, 'bin/meshkeeper.js');
 const BIN = join(ROOT, 'bin/meshkeeper.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'meshkeeper-cli-test-'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../../bin/meshkeeper.js', import.meta.url).pathname;
 
 test('meshkeeper cluster: real nodes converge, the table says so, and they all stop cleanly', async () => {
   const dataRoot = mkdtempSync(join(tmpdir(), 'meshkeeper-cluster-'));

@@ -17,7 +17,7 @@ export { findExecutable, until };
  * `after` (and, should the test process die, the exit hook kills what is left).
  */
 
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../../bin/meshkeeper.js', import.meta.url).pathname;
 const JAEGER_CONFIG = new URL('../../../deploy/jaeger/config.yaml', import.meta.url).pathname;
 
 /** The scenario ports (test/fixtures/scenario.ts): P2P, admin = +1, HTTP = +2. */
