@@ -7,7 +7,7 @@ import { type CycleSummary, MaintenanceWorker } from '../../src/maintenance/work
 import { PeerHandle } from '../../src/peers/handle.ts';
 import { isTrustedHandle } from '../../src/peers/trust.ts';
 import type { PeerRecord, PointRecord } from '../../src/pool/index.ts';
-import { Pool } from '../../src/pool/index.ts';
+import { hostOfKey, Pool } from '../../src/pool/index.ts';
 import { seededRng } from '../../src/rng.ts';
 import { noopTelemetry } from '../../src/telemetry/index.ts';
 import { WireError } from '../../src/wire/errors.ts';
@@ -105,7 +105,7 @@ export async function runCycleBench(opts: CycleBenchOptions): Promise<CycleBench
     results.push(await measureCycles(situation, node, opts));
     if (situation === 'in_band') {
       pointChangeCpuMs = await measurePointChange(node, opts);
-      greylistCpuMs = measureGreylist(node, opts);
+      greylistCpuMs = await measureGreylist(node, opts);
     }
     await node.worker.shutdown();
   }
@@ -272,24 +272,32 @@ async function measureCycles(
   };
 }
 
-async function measurePointChange(node: BenchNode, opts: CycleBenchOptions): Promise<Distribution> {
-  const cpu: number[] = [];
-  for (const [i, key] of node.idle.entries()) {
-    const before = process.cpuUsage();
+/** A point changing state (a dial started, then failed), then the snapshot the next plan reads. */
+function measurePointChange(node: BenchNode, opts: CycleBenchOptions): Promise<Distribution> {
+  return cpuPerIdlePoint(node, opts, async (key) => {
     node.pool.dialStarted(key);
     node.pool.dialFailed(key, 'connection_refused');
     await nextTurn(); // the worker's listener runs in a microtask
-    node.pool.snapshot(); // what the next plan reads: its lists updated with the change
-    if (i >= opts.warmup) cpu.push(cpuMsSince(before));
-  }
-  return distribution(cpu);
+  });
 }
 
-function measureGreylist(node: BenchNode, opts: CycleBenchOptions): Distribution {
+/** The point's IP greylisted, then the snapshot the next plan reads. */
+function measureGreylist(node: BenchNode, opts: CycleBenchOptions): Promise<Distribution> {
+  return cpuPerIdlePoint(node, opts, (key) => {
+    node.pool.greylistIp(hostOfKey(key), 'bench');
+  });
+}
+
+/** CPU of `change` on each idle point, then of a snapshot (its lists updated with the change). */
+async function cpuPerIdlePoint(
+  node: BenchNode,
+  opts: CycleBenchOptions,
+  change: (key: string) => Promise<void> | void,
+): Promise<Distribution> {
   const cpu: number[] = [];
   for (const [i, key] of node.idle.entries()) {
     const before = process.cpuUsage();
-    node.pool.greylistIp(key.slice(0, key.lastIndexOf(':')), 'bench');
+    await change(key);
     node.pool.snapshot();
     if (i >= opts.warmup) cpu.push(cpuMsSince(before));
   }

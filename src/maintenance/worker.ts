@@ -504,8 +504,8 @@ export class MaintenanceWorker {
    */
   #nextTrustedDial(input: PlanInput): number | undefined {
     // Dialable now: a dial makes progress (connected, or in backoff after a failure), so this
-    // cannot spin. Only a count inside the band plans trusted_missing: outside it, planning
-    // would order every known point for nothing.
+    // cannot spin. Only a count inside the band plans trusted_missing: outside it, the plan is
+    // a fill or a shedding, not this timer's business.
     const count = input.connections.length;
     if (count >= this.#band.minThreshold && count <= this.#band.maxThreshold) {
       const plan = planCycle(input);

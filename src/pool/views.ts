@@ -74,13 +74,13 @@ export class ViewCache<K, R, V extends object, O extends string = never> {
     return this.#views.get(key) ?? this.#remake(key, record);
   }
 
-  /** Every view, in the map's order (the same frozen list until something changes). */
+  /** Every view, in the map's order (the same list until something changes). */
   list(records: ReadonlyMap<K, R>, nowMs: number): readonly V[] {
     this.#makeAll(records, nowMs);
     return this.#inMapOrder.list();
   }
 
-  /** Every view, in order `name` (the same frozen list until something changes). */
+  /** Every view, in order `name` (the same list until something changes). */
   sorted(records: ReadonlyMap<K, R>, nowMs: number, name: O): readonly V[] {
     this.#makeAll(records, nowMs);
     return this.#sorted[name].list();
