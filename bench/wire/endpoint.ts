@@ -24,6 +24,12 @@ export interface BenchServer {
   readonly info: ServerInfo;
   /** Connections open (authenticated) right now. */
   connections(): number;
+  /**
+   * Connections whose client identity this server has proven since it started. The bench checks
+   * it against the dials made: a client that hangs up before the server has checked its
+   * certificate has not set up a mutually authenticated connection.
+   */
+  authenticated(): number;
   close(): Promise<void>;
 }
 

@@ -56,6 +56,9 @@ async function node(listen: string[], dialFrom?: string): Promise<Libp2p> {
 
 async function startServer(opts: ServerOptions): Promise<BenchServer> {
   const server = await node([`/ip4/${opts.host}/tcp/0`]);
+  // A connection opens once Noise has proven the remote peer id and the muxer is agreed.
+  let authenticated = 0;
+  server.addEventListener('connection:open', () => authenticated++);
   await server.handle(
     PROTOCOL,
     (stream) => {
@@ -72,6 +75,7 @@ async function startServer(opts: ServerOptions): Promise<BenchServer> {
   return {
     info: { host: opts.host, port: Number(port), id: server.peerId.toString() },
     connections: () => server.getConnections().length,
+    authenticated: () => authenticated,
     close: async () => {
       await server.stop();
     },

@@ -25,14 +25,18 @@ import { writeAll } from './write.ts';
  */
 
 async function startServer(opts: ServerOptions): Promise<BenchServer> {
+  let authenticated = 0;
   const { transport, peerId } = await benchTransport(defaultConfig(), noopTelemetry(), {
-    onConnection: (connection) =>
-      connection.setResponder(Protocol.gossip, (channel) => sink(channel, opts.sinkBytes)),
+    onConnection: (connection) => {
+      authenticated++;
+      connection.setResponder(Protocol.gossip, (channel) => sink(channel, opts.sinkBytes));
+    },
   });
   const { port } = await transport.listen(opts.host, 0);
   return {
     info: { host: opts.host, port, id: peerId },
     connections: () => transport.connections.size,
+    authenticated: () => authenticated,
     close: () => transport.close(),
   };
 }

@@ -11,7 +11,10 @@ export type SetupMetric =
   | 'cpu'
   | 'resumed'
   | 'failed'
-  | 'count';
+  | 'count'
+  /** Dials, warm-up included, and those whose client identity the server proved. */
+  | 'dialed'
+  | 'proven';
 
 export function setupKey(setup: SetupCase, impl: ImplName, metric: SetupMetric): string {
   // js-libp2p has one variant: Noise (X25519), no resumption. Its reconnect is a first contact.

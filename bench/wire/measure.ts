@@ -84,13 +84,17 @@ function clientSpec(server: RunningServer, plan: Plan, rest: Partial<ClientSpec>
 async function runClient<T>(
   server: RunningServer,
   spec: ClientSpec,
-): Promise<{ result: T; serverCpuMs: number }> {
+): Promise<{ result: T; serverCpuMs: number; serverProven: number }> {
   const before = await server.stats();
   const client = new JsonChild(CLIENT, spec);
   const result = await client.next<T>();
   await client.stop();
   const after = await server.stats();
-  return { result, serverCpuMs: after.cpuMs - before.cpuMs };
+  return {
+    result,
+    serverCpuMs: after.cpuMs - before.cpuMs,
+    serverProven: after.authenticated - before.authenticated,
+  };
 }
 
 export interface SetupFigures {
@@ -101,6 +105,9 @@ export interface SetupFigures {
   clientCpuMs: number;
   /** Server CPU per connection, warm-up connections included. */
   serverCpuMs: number;
+  /** Dials of the run, warm-up included, and how many of them the server proved the client of. */
+  dialed: number;
+  serverProven: number;
 }
 
 export async function measureSetup(
@@ -119,14 +126,17 @@ export async function measureSetup(
     lanes,
     warmup,
   });
-  const { result, serverCpuMs } = await runClient<SetupResult>(server, spec);
+  const { result, serverCpuMs, serverProven } = await runClient<SetupResult>(server, spec);
+  const dialed = count + warmup * lanes;
   return {
     perSecond: (result.connections / result.wallMs) * 1000,
     connections: result.connections,
     failed: result.failed,
     resumed: result.resumed,
     clientCpuMs: result.cpuMsPerConnection,
-    serverCpuMs: serverCpuMs / (count + warmup * lanes),
+    serverCpuMs: serverCpuMs / dialed,
+    dialed,
+    serverProven,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { ImplName } from './endpoint.ts';
 import { fmt } from './format.ts';
 import { cpuTable, goalTable } from './goals.ts';
-import { onceKey, SETUP_CASES, setupKey } from './keys.ts';
+import { onceKey, runsFor, SETUP_CASES, setupKey } from './keys.ts';
 import type { Groups, SetupCase } from './measure.ts';
 import type { Results } from './results.ts';
 
@@ -123,6 +123,14 @@ function counts(results: Results, ctx: Context): string[] {
       );
     }
   }
+  for (const impl of ONCE_COLUMNS) {
+    const cases = SETUP_CASES.filter((setup) => runsFor(setup, impl));
+    const proven = cases.reduce((n, setup) => n + sum(setupKey(setup, impl, 'proven')), 0);
+    const dialed = cases.reduce((n, setup) => n + sum(setupKey(setup, impl, 'dialed')), 0);
+    lines.push(
+      `${ONCE_TITLES[impl]}: the server proved the client's identity on ${fmt(proven)} of ${fmt(dialed)} setup dials (warm-up included)`,
+    );
+  }
   let failures = 0;
   for (const setup of SETUP_CASES) {
     for (const impl of ONCE_COLUMNS) failures += sum(setupKey(setup, impl, 'failed'));
@@ -146,7 +154,7 @@ export function render(results: Results, ctx: Context): string {
     '',
     `Method: client and server in separate processes on loopback (127.0.30.x servers, each client identity dialing from its own 127.0.31.x address). ${ctx.reps} repetitions; in each, the implementations take turns (the order rotates every repetition) on every measurement; ratios are the median of same-repetition ratios; cells show the median and, in brackets, the range over repetitions. Each setup run starts with untimed warm-up connections; setup = dial + TLS/Noise with both identities proven + meshkeeper's Hello/Accept handshake (meshkeeper only) + close, one connection at a time per client identity (${ctx.lanes} identities in the parallel runs). First contact: meshkeeper's transport forgets the point's session ticket before each dial (its ticket cache is injected for this); the raw TLS client offers no session. Reconnect: the ticket of the previous connection is offered. Groups: meshkeeper's \`wire.tlsGroups\` setting (empty = Node's default, X25519MLKEM768 first) or \`X25519\`, like-for-like with Noise; the raw TLS pair passes the same value as \`ecdhCurve\`. Throughput: one connection, one stream (meshkeeper: a gossip mini-protocol instance through the mux; js-libp2p: one yamux stream; raw TLS: the socket), the server acknowledges the last byte. Memory: a fresh server per implementation, warmed by a few connections, RSS and V8 heap after full GCs (\`--expose-gc\`; \`--no-flush-bytecode\`, or V8 dropping unused start-up bytecode between the two measurements offsets the connections' heap) before and after ${fmt(ctx.idle)} idle connections from ${fmt(ctx.idle)} distinct client identities.`,
     '',
-    "js-libp2p: TCP + Noise + Yamux, no services, defaults except limits raised so it does not refuse the load: `maxConnections` 100,000, `inboundConnectionThreshold` 1,000,000 (default 5 per second per host), `maxIncomingPendingConnections` 1,024 (default 10), `maxParallelDials` 1,024, connection monitor off (it pings every connection). meshkeeper: the default configuration, no-op telemetry. Raw TLS: Node `tls`, TLS 1.3 only, both sides present meshkeeper-style Ed25519 certificates and each derives and checks the other's id from the certificate (as meshkeeper does).",
+    "js-libp2p: TCP + Noise + Yamux, no services, defaults except limits raised so it does not refuse the load: `maxConnections` 100,000, `inboundConnectionThreshold` 1,000,000 (default 5 per second per host), `maxIncomingPendingConnections` 1,024 (default 10), `maxParallelDials` 1,024, connection monitor off (it pings every connection). meshkeeper: the default configuration, no-op telemetry. Raw TLS: Node `tls`, TLS 1.3 only, both sides present meshkeeper-style Ed25519 certificates and each derives and checks the other's id from the certificate (as meshkeeper does); the server answers one byte once it has proven the client, and a dial ends on that byte (in TLS 1.3 the client finishes before the server has read its certificate: closing on `secureConnect` hung up before the server proved anything).",
     '',
     '## Connection setup',
     '',

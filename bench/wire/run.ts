@@ -79,7 +79,7 @@ async function repetition(rep: number, results: Results): Promise<void> {
       for (const impl of order.filter((i) => runsFor(setup, i))) {
         const figures = await measureSetup(serverOf(impl), plan, setup);
         log(
-          `rep ${rep + 1} ${setup.mode} ${setup.contact} ${setup.groups} ${impl}: ${figures.perSecond.toFixed(0)} conn/s (${figures.failed} failed, ${figures.resumed} resumed)`,
+          `rep ${rep + 1} ${setup.mode} ${setup.contact} ${setup.groups} ${impl}: ${figures.perSecond.toFixed(0)} conn/s (${figures.failed} failed, ${figures.resumed} resumed, server proved ${figures.serverProven} of ${figures.dialed} clients)`,
         );
         const record = (metric: Parameters<typeof setupKey>[2], value: number) =>
           results.record(setupKey(setup, impl, metric), rep, value);
@@ -90,6 +90,8 @@ async function repetition(rep: number, results: Results): Promise<void> {
         record('resumed', figures.resumed);
         record('failed', figures.failed);
         record('count', figures.connections);
+        record('dialed', figures.dialed);
+        record('proven', figures.serverProven);
       }
     }
     for (const impl of order) {

@@ -24,6 +24,8 @@ export interface Stats {
   /** User + system CPU time of this process so far. */
   cpuMs: number;
   connections: number;
+  /** Client identities proven since start (BenchServer.authenticated). */
+  authenticated: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
@@ -39,6 +41,7 @@ for await (const command of createInterface({ input: process.stdin })) {
     heapUsedBytes: process.memoryUsage().heapUsed,
     cpuMs: (cpu.user + cpu.system) / 1000,
     connections: server.connections(),
+    authenticated: server.authenticated(),
   };
   process.stdout.write(`${JSON.stringify(stats)}\n`);
 }
