@@ -4,17 +4,47 @@ import { WireError } from './errors.ts';
 import { decodeMessage } from './messages.ts';
 
 const LENGTH_BYTES = 4;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Reads the few length-prefixed messages of the handshake straight off the socket, then hands
  * any bytes read past them back to the socket so the mux sees the stream from its first frame.
+ *
+ * One set of listeners for the whole handshake (a promise and four listeners per read cost more
+ * than decoding the messages, bench/wire profile). The socket flows until more than
+ * `pauseAboveBytes` wait unread; it is paused then, so a peer flooding the handshake is held by
+ * TCP backpressure, not by our memory.
  */
 export class HandshakeReader {
   readonly #socket: Duplex;
-  #buffer: Buffer = Buffer.alloc(0);
+  readonly #pauseAbove: number;
+  #buffer: Buffer = EMPTY;
+  #paused = false;
+  #ended: WireError | undefined;
+  #wake: (() => void) | undefined;
+  readonly #onData = (chunk: Buffer): void => {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.#buffer.length > this.#pauseAbove && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#wake?.();
+  };
+  readonly #onEnd = (error?: Error): void => {
+    this.#ended ??= new WireError('connection_closed', 'connection closed during the handshake', {
+      cause: error,
+    });
+    this.#wake?.();
+  };
 
-  constructor(socket: Duplex) {
+  constructor(socket: Duplex, pauseAboveBytes = 64 * 1024) {
     this.#socket = socket;
+    this.#pauseAbove = pauseAboveBytes;
+    if (socket.destroyed || socket.readableEnded) this.#onEnd();
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onEnd);
+    socket.on('error', this.#onEnd);
   }
 
   /** The next message; rejects with a WireError (decode_error, protocol_violation, connection_closed). */
@@ -32,58 +62,40 @@ export class HandshakeReader {
         if (this.#buffer.length >= end) {
           const bytes = this.#buffer.subarray(LENGTH_BYTES, end);
           this.#buffer = this.#buffer.subarray(end);
+          if (this.#paused && this.#buffer.length <= this.#pauseAbove) {
+            this.#paused = false;
+            this.#socket.resume();
+          }
           const decoded = decodeMessage(schema, bytes);
           if (!decoded.ok) throw decoded.error;
           return decoded.value;
         }
       }
-      await this.#readMore();
+      if (this.#ended !== undefined) throw this.#ended;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
     }
   }
 
   /**
-   * Gives unread bytes back to the socket and lets it flow again. Call it in the same tick as the
-   * next reader attaches its 'data' listener: flowing resumes on the next tick, so nothing is lost,
-   * and a socket paused explicitly would not resume by itself when a listener is added.
+   * Stops reading, gives unread bytes back to the socket and lets it flow. Call it in the same
+   * tick as the next reader attaches its 'data' listener: the given-back bytes flow on the next
+   * tick, so nothing is lost.
    */
   release(): void {
-    if (this.#buffer.length > 0) this.#socket.unshift(this.#buffer);
-    this.#buffer = Buffer.alloc(0);
-    this.#socket.resume();
-  }
-
-  #readMore(): Promise<void> {
     const socket = this.#socket;
-    return new Promise((resolve, reject) => {
-      if (socket.destroyed || socket.readableEnded) {
-        reject(new WireError('connection_closed', 'connection closed during the handshake'));
-        return;
-      }
-      const cleanup = (): void => {
-        socket.off('data', onData);
-        socket.off('end', onClosed);
-        socket.off('close', onClosed);
-        socket.off('error', onClosed);
-      };
-      const onData = (chunk: Buffer): void => {
-        cleanup();
-        socket.pause();
-        this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-        resolve();
-      };
-      const onClosed = (error?: Error): void => {
-        cleanup();
-        reject(
-          new WireError('connection_closed', 'connection closed during the handshake', {
-            cause: error,
-          }),
-        );
-      };
-      socket.on('data', onData);
-      socket.once('end', onClosed);
-      socket.once('close', onClosed);
-      socket.once('error', onClosed);
-      socket.resume();
-    });
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onEnd);
+    socket.off('error', this.#onEnd);
+    if (this.#buffer.length > 0) {
+      socket.pause();
+      socket.unshift(this.#buffer);
+      this.#paused = true;
+    }
+    this.#buffer = EMPTY;
+    if (this.#paused) socket.resume();
   }
 }

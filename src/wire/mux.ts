@@ -1,4 +1,4 @@
-import { WireError } from './errors.ts';
+import { WireError, wireErrorWithoutStack } from './errors.ts';
 import {
   encodeFrameHeader,
   FRAME_HEADER_BYTES,
@@ -362,7 +362,9 @@ export class Mux {
    */
   private gone(message: string, cause?: Error): void {
     if (this.closing) return;
-    this.fail(new WireError('connection_closed', message, cause === undefined ? {} : { cause }));
+    this.fail(
+      wireErrorWithoutStack('connection_closed', message, cause === undefined ? {} : { cause }),
+    );
   }
 
   /** What reads and writes reject with once the mux is closed. */

@@ -141,6 +141,10 @@ export class Transport {
   readonly #pendingByIp = new Map<string, number>();
   #closing = false;
   #localAddress: string | undefined;
+  #helloCache: { advertisedAddress: string | undefined; bytes: Map<boolean, Uint8Array> } = {
+    advertisedAddress: undefined,
+    bytes: new Map(),
+  };
 
   constructor(opts: TransportOptions) {
     this.#opts = opts;
@@ -217,6 +221,8 @@ export class Transport {
         this.#connectTcp(point, signal),
       );
       attempt.watch(raw, this.#opts.wire.handshakeTimeoutMs);
+      // Read before TLS takes the socket's handle over.
+      const remote = remoteOf(raw);
       const socket = await this.#traced('wire.tls', parent, { 'net.peer': key }, () =>
         this.#tlsClient(raw, key),
       );
@@ -226,7 +232,7 @@ export class Transport {
         'wire.handshake',
         parent,
         { 'net.peer': key, 'meshkeeper.peer_id': peerId, 'meshkeeper.direction': 'outbound' },
-        () => this.#dialerHandshake(socket, peerId, key),
+        () => this.#dialerHandshake(socket, peerId, key, remote),
       );
       attempt.done();
       this.#countHandshake('outbound', 'ok', started);
@@ -354,14 +360,16 @@ export class Transport {
     return peerId;
   }
 
-  async #dialerHandshake(socket: tls.TLSSocket, peerId: string, key: string): Promise<Connection> {
+  async #dialerHandshake(
+    socket: tls.TLSSocket,
+    peerId: string,
+    key: string,
+    address: RemoteAddress,
+  ): Promise<Connection> {
     const reader = new HandshakeReader(socket);
     this.#send(
       socket,
-      encodeDelimited(
-        HelloSchema,
-        this.#hello(injectTraceparent(), this.#opts.wantsConnections?.() ?? false),
-      ),
+      this.#helloBytes(injectTraceparent(), this.#opts.wantsConnections?.() ?? false),
     );
     const theirHello = await reader.next(HelloSchema, MAX_HANDSHAKE_MESSAGE_BYTES);
     const reply = await reader.next(HandshakeReplySchema, MAX_HANDSHAKE_MESSAGE_BYTES);
@@ -381,7 +389,7 @@ export class Transport {
     const { decision, entry } = this.#admit(
       'outbound',
       peerId,
-      socket,
+      address.host,
       theirHello,
       reading.version,
     );
@@ -394,6 +402,7 @@ export class Transport {
     return this.#established(socket, reader, {
       peerId,
       direction: 'outbound',
+      remote: address,
       point: key,
       version: decision.version,
       hello: remote,
@@ -403,7 +412,9 @@ export class Transport {
 
   #accept(raw: net.Socket): void {
     const { wire, telemetry } = this.#opts;
-    const ip = raw.remoteAddress ?? '';
+    // Each read of remoteAddress is a getpeername call: read once, passed along.
+    const remote = remoteOf(raw);
+    const ip = remote.host;
     const fromIp = this.#pendingByIp.get(ip) ?? 0;
     if (
       this.#closing ||
@@ -443,7 +454,7 @@ export class Transport {
     socket.once('error', onTlsError);
     socket.once('secure', () => {
       socket.off('error', onTlsError);
-      this.#acceptorHandshake(socket, raw, attempt)
+      this.#acceptorHandshake(socket, remote, attempt)
         .then((connection) => {
           attempt.done();
           release();
@@ -464,7 +475,7 @@ export class Transport {
       telemetry.log.info(
         {
           event: 'inbound_failed',
-          remote: `${raw.remoteAddress}:${raw.remotePort}`,
+          remote: `${remote.host}:${remote.port}`,
           reason: failure.code,
           refusal: failure.refusal?.reason,
           peer: failure.peerId,
@@ -476,7 +487,7 @@ export class Transport {
 
   async #acceptorHandshake(
     socket: tls.TLSSocket,
-    raw: net.Socket,
+    address: RemoteAddress,
     attempt: Attempt,
   ): Promise<Connection> {
     const cert = socket.getPeerX509Certificate();
@@ -487,8 +498,8 @@ export class Transport {
     }
     attempt.peerId = peerId;
     const reader = new HandshakeReader(socket);
-    // Both Hellos cross at once: the acceptor does not wait for the dialer's to send its own.
-    this.#send(socket, encodeDelimited(HelloSchema, this.#hello(undefined, false)));
+    // The dialer's Hello comes with its TLS Finished; ours goes out with the answer, in one
+    // write (one TLS record, one wake-up of the dialer).
     const hello = await reader.next(HelloSchema, MAX_HANDSHAKE_MESSAGE_BYTES);
     const parent = hello.traceparent === '' ? context.active() : extractContext(hello.traceparent);
     return this.#traced(
@@ -496,8 +507,14 @@ export class Transport {
       parent,
       { 'meshkeeper.peer_id': peerId, 'meshkeeper.direction': 'inbound' },
       async () => {
-        const { decision, entry } = this.#admit('inbound', peerId, raw, hello, undefined);
-        this.#send(socket, encodeDelimited(HandshakeReplySchema, replyMessage(decision)));
+        const { decision, entry } = this.#admit('inbound', peerId, address.host, hello, undefined);
+        this.#send(
+          socket,
+          concatBytes(
+            this.#helloBytes(undefined, false),
+            encodeDelimited(HandshakeReplySchema, replyMessage(decision)),
+          ),
+        );
         if (!decision.accept || entry === undefined) {
           socket.end();
           const refusal = refusalOf(decision);
@@ -530,7 +547,8 @@ export class Transport {
         return this.#established(socket, reader, {
           peerId,
           direction: 'inbound',
-          ...optionalPoint(inboundPoint(raw.remoteAddress ?? '', remote.advertisedAddress)),
+          remote: address,
+          ...optionalPoint(inboundPoint(address.host, remote.advertisedAddress)),
           version: final.version,
           hello: remote,
           entry,
@@ -543,7 +561,7 @@ export class Transport {
   #admit(
     direction: Direction,
     peerId: string,
-    socket: net.Socket,
+    remoteHost: string,
     hello: Hello,
     acceptedVersion: number | undefined,
   ): { decision: Decision; entry?: TableEntry } {
@@ -553,7 +571,6 @@ export class Transport {
       table: this.#table,
       policy: this.policy,
     };
-    const remoteHost = socket.remoteAddress ?? '';
     return decideAccept(gate, {
       direction,
       peerId,
@@ -569,6 +586,7 @@ export class Transport {
     init: {
       peerId: string;
       direction: Direction;
+      remote: RemoteAddress;
       point?: string;
       version: number;
       hello: RemoteHello;
@@ -594,10 +612,11 @@ export class Transport {
         telemetry.metrics.bytes.inc({ direction, protocol: protocolLabel(protocol) }, bytes),
       onInbound: (channel) => connection?.inbound(channel),
     });
+    const { remote, ...fields } = init;
     connection = new Connection({
-      ...init,
-      remoteHost: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
+      ...fields,
+      remoteHost: remote.host,
+      remotePort: remote.port,
       mux,
       clock,
     });
@@ -639,16 +658,33 @@ export class Transport {
     return established;
   }
 
-  #hello(traceparent: string | undefined, wantsConnections: boolean) {
+  /**
+   * Our Hello, encoded. Without a traceparent it is the same bytes for every connection until the
+   * advertised address changes, so those are encoded once (two variants: wants connections or not).
+   */
+  #helloBytes(traceparent: string | undefined, wantsConnections: boolean): Uint8Array {
     const { network, advertisedAddress, privateNode, peerSharing } = this.#opts;
-    return helloMessage({
-      network,
-      privateNode,
-      peerSharing,
-      wantsConnections,
-      ...(advertisedAddress === undefined ? {} : { advertisedAddress }),
-      ...(traceparent === undefined ? {} : { traceparent }),
-    });
+    const encode = (): Uint8Array =>
+      encodeDelimited(
+        HelloSchema,
+        helloMessage({
+          network,
+          privateNode,
+          peerSharing,
+          wantsConnections,
+          ...(advertisedAddress === undefined ? {} : { advertisedAddress }),
+          ...(traceparent === undefined ? {} : { traceparent }),
+        }),
+      );
+    if (traceparent !== undefined) return encode();
+    if (this.#helloCache.advertisedAddress !== advertisedAddress) {
+      this.#helloCache = { advertisedAddress, bytes: new Map() };
+    }
+    const cached = this.#helloCache.bytes.get(wantsConnections);
+    if (cached !== undefined) return cached;
+    const bytes = encode();
+    this.#helloCache.bytes.set(wantsConnections, bytes);
+    return bytes;
   }
 
   #send(socket: tls.TLSSocket, bytes: Uint8Array): void {
@@ -786,6 +822,22 @@ function peerOf(peerId: string | undefined, cause: unknown): { peerId?: string; 
 function idFromCert(cert: import('node:crypto').X509Certificate): string | undefined {
   const result = peerIdFromCertificate(cert);
   return result.ok ? result.peerId : undefined;
+}
+
+interface RemoteAddress {
+  host: string;
+  port: number;
+}
+
+function remoteOf(socket: net.Socket): RemoteAddress {
+  return { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function optionalPoint(point: string | undefined): { point?: string } {
