@@ -53,6 +53,69 @@ export function observe<L extends string>(
   histogram.observe({ labels, value, exemplarLabels: spanExemplar() });
 }
 
+/** One label set of a HotCounter: increments are plain additions. */
+export interface CounterCell {
+  add(value: number): void;
+}
+
+/**
+ * A counter incremented on a hot path (every frame, every handshake). prom-client validates and
+ * hashes the label set on each `inc`, a few µs that added up to a visible share of a connection's
+ * setup (bench/wire). Here a label set gets its cell once; increments add to it, and the sums go
+ * into the prom-client counter whenever the registry collects it (each scrape, each `get()`), so
+ * every reader sees the same totals.
+ */
+export class HotCounter<L extends string> {
+  readonly counter: Counter<L>;
+  readonly #labelNames: readonly L[];
+  readonly #cells = new Map<string, { labels: LabelValues<L>; pending: number }>();
+
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    registers: Registry<OpenMetricsContentType>[],
+  ) {
+    this.#labelNames = labelNames;
+    const cells = this.#cells;
+    this.counter = new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        for (const cell of cells.values()) {
+          if (cell.pending === 0) continue;
+          this.inc(cell.labels, cell.pending);
+          cell.pending = 0;
+        }
+      },
+    });
+  }
+
+  /** The cell of `labels`; keep it where the same labels are counted again and again. */
+  cell(labels: LabelValues<L>): CounterCell {
+    const key = this.#labelNames.map((name) => String(labels[name])).join('\u0000');
+    let cell = this.#cells.get(key);
+    if (cell === undefined) {
+      // prom-client's own checks (label names, values) once, when the label set is new.
+      this.counter.inc({ ...labels }, 0);
+      cell = { labels: { ...labels }, pending: 0 };
+      this.#cells.set(key, cell);
+    }
+    const counted = cell;
+    return {
+      add: (value) => {
+        counted.pending += value;
+      },
+    };
+  }
+
+  inc(labels: LabelValues<L>, value = 1): void {
+    this.cell(labels).add(value);
+  }
+}
+
 const lintFailingDefaults = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
@@ -139,10 +202,12 @@ export function createMetrics(opts: { version: string; defaultMetrics?: boolean 
       'Connections closed by maintenance',
       ['reason'],
     ),
-    handshakes: counter('meshkeeper_handshakes_total', 'Handshakes by direction and result', [
-      'direction',
-      'result',
-    ]),
+    handshakes: new HotCounter(
+      'meshkeeper_handshakes_total',
+      'Handshakes by direction and result',
+      ['direction', 'result'],
+      registers,
+    ),
     handshakeDuration: histogram(
       'meshkeeper_handshake_duration_seconds',
       'TCP connect (dialer only) + TLS + handshake duration',
@@ -166,10 +231,12 @@ export function createMetrics(opts: { version: string; defaultMetrics?: boolean 
       [],
       rttBuckets,
     ),
-    bytes: counter('meshkeeper_bytes_total', 'Bytes sent and received, by mini-protocol', [
-      'direction',
-      'protocol',
-    ]),
+    bytes: new HotCounter(
+      'meshkeeper_bytes_total',
+      'Bytes sent and received, by mini-protocol',
+      ['direction', 'protocol'],
+      registers,
+    ),
     pointsDiscovered: counter('meshkeeper_points_discovered_total', 'Points learnt, by source', [
       'source',
     ]),

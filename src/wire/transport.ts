@@ -6,7 +6,7 @@ import { formatAddress } from '../config/address.ts';
 import type { Config, PointSpec } from '../config/types.ts';
 import { peerIdFromCertificate } from '../identity/index.ts';
 import { extractContext, injectTraceparent, type Telemetry, withSpan } from '../telemetry/index.ts';
-import { type Direction, observe } from '../telemetry/metrics.ts';
+import { type CounterCell, type Direction, observe } from '../telemetry/metrics.ts';
 import {
   type AdmissionPolicy,
   admitAll,
@@ -141,6 +141,8 @@ export class Transport {
   readonly #pendingByIp = new Map<string, number>();
   #closing = false;
   #localAddress: string | undefined;
+  readonly #byteCells = new Map<number, CounterCell>();
+  readonly #handshakeBytesOut: CounterCell;
   #helloCache: { advertisedAddress: string | undefined; bytes: Map<boolean, Uint8Array> } = {
     advertisedAddress: undefined,
     bytes: new Map(),
@@ -151,6 +153,10 @@ export class Transport {
     this.#secureContext = createNodeSecureContext(opts.credentials, opts.wire.tlsGroups);
     this.#tickets = opts.tickets ?? new TicketCache();
     this.#table = new ConnectionTable(opts.peerId);
+    this.#handshakeBytesOut = opts.telemetry.metrics.bytes.cell({
+      direction: 'out',
+      protocol: 'handshake',
+    });
   }
 
   get policy(): AdmissionPolicy {
@@ -608,8 +614,7 @@ export class Transport {
       isDialer: init.direction === 'outbound',
       maxFramePayload: wire.maxFramePayload,
       ingressLimits: ingressLimits(gossip),
-      onBytes: (direction, protocol, bytes) =>
-        telemetry.metrics.bytes.inc({ direction, protocol: protocolLabel(protocol) }, bytes),
+      onBytes: (direction, protocol, bytes) => this.#bytesCell(direction, protocol).add(bytes),
       onInbound: (channel) => connection?.inbound(channel),
     });
     const { remote, ...fields } = init;
@@ -689,10 +694,21 @@ export class Transport {
 
   #send(socket: tls.TLSSocket, bytes: Uint8Array): void {
     socket.write(bytes);
-    this.#opts.telemetry.metrics.bytes.inc(
-      { direction: 'out', protocol: 'handshake' },
-      bytes.length,
-    );
+    this.#handshakeBytesOut.add(bytes.length);
+  }
+
+  /** The byte counter of (direction, mini-protocol), looked up once per pair. */
+  #bytesCell(direction: 'in' | 'out', protocol: number): CounterCell {
+    const key = protocol * 2 + (direction === 'in' ? 0 : 1);
+    let cell = this.#byteCells.get(key);
+    if (cell === undefined) {
+      cell = this.#opts.telemetry.metrics.bytes.cell({
+        direction,
+        protocol: protocolLabel(protocol),
+      });
+      this.#byteCells.set(key, cell);
+    }
+    return cell;
   }
 
   #track(socket: net.Socket): void {
