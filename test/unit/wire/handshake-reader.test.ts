@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { WireError } from '../../../src/wire/errors.ts';
+import { HelloSchema } from '../../../src/wire/gen/meshkeeper/wire/v1/handshake_pb.ts';
+import { HandshakeReader } from '../../../src/wire/handshake-reader.ts';
+import { encodeDelimited } from '../../../src/wire/messages.ts';
+
+const hello = encodeDelimited(HelloSchema, create(HelloSchema, { network: 'n', versions: [1] }));
+
+test('handshake reader: messages split anywhere and joined with what follows', async () => {
+  const socket = new PassThrough();
+  const reader = new HandshakeReader(socket);
+  const after = Buffer.from('frames follow');
+  const bytes = Buffer.concat([hello, hello, after]);
+  // One byte at a time, then the rest in one chunk.
+  for (const byte of bytes.subarray(0, 7)) socket.write(Buffer.from([byte]));
+  socket.write(bytes.subarray(7));
+  assert.equal((await reader.next(HelloSchema, 1024)).network, 'n');
+  assert.equal((await reader.next(HelloSchema, 1024)).network, 'n');
+  reader.release();
+  // What was read past the messages comes back to the next reader, first.
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  assert.deepEqual(chunk, after);
+});
+
+test('handshake reader: a flood is paused above the threshold, so the writer sees backpressure', async () => {
+  const socket = new PassThrough({ highWaterMark: 16 * 1024 });
+  const reader = new HandshakeReader(socket, 32 * 1024);
+  const junk = Buffer.alloc(16 * 1024, 0x41);
+  socket.write(hello);
+  let accepted = 0;
+  // The writer sees backpressure instead of the reader buffering without bound.
+  for (let i = 0; i < 64 && socket.write(junk); i++) accepted++;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(socket.isPaused(), true);
+  assert.ok(accepted < 64, `the writer was held back after ${accepted} chunks`);
+  await reader.next(HelloSchema, 1024);
+  // The junk announces a 1 GiB message (0x41414141 bytes): over any limit, a typed error.
+  await assert.rejects(reader.next(HelloSchema, 1024), (error: unknown) => {
+    assert.ok(error instanceof WireError);
+    assert.equal(error.code, 'protocol_violation');
+    return true;
+  });
+});
+
+test('handshake reader: the peer ending mid-message is connection_closed, also for later reads', async () => {
+  const socket = new PassThrough();
+  const reader = new HandshakeReader(socket);
+  socket.end(hello.subarray(0, 6));
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(reader.next(HelloSchema, 1024), (error: unknown) => {
+      assert.ok(error instanceof WireError);
+      assert.equal(error.code, 'connection_closed');
+      return true;
+    });
+  }
+});
+
+test('handshake reader: an undecodable message is decode_error', async () => {
+  const socket = new PassThrough();
+  const reader = new HandshakeReader(socket);
+  socket.write(Buffer.from([0, 0, 0, 2, 0xff, 0xff]));
+  await assert.rejects(reader.next(HelloSchema, 1024), (error: unknown) => {
+    assert.ok(error instanceof WireError);
+    assert.equal(error.code, 'decode_error');
+    return true;
+  });
+});
