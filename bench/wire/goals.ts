@@ -146,7 +146,20 @@ export function goalTable(results: Results): string[] {
         verdict = met ? 'met' : '**missed**';
       }
     }
-    lines.push(`| ${goal.title} | ${fmt(ratio, 2)}× | ${wanted} | ${verdict} |`);
+    lines.push(`| ${goal.title} | ${shown(ratio, target?.bound)}× | ${wanted} | ${verdict} |`);
   }
   return lines;
+}
+
+/**
+ * A ratio to two decimals, rounded away from its goal (down for an at-least goal, up for an
+ * at-most one), so that a value shown equal to its goal is one that meets it: 0.8996 against
+ * ≥ 0.90 shows as 0.89, not as a "missed" 0.90.
+ */
+function shown(ratio: number | undefined, bound: 'min' | 'max' | undefined): string {
+  if (ratio === undefined || bound === undefined) return fmt(ratio, 2);
+  // The epsilon keeps binary noise (0.29 * 100 = 28.999…) from moving a value by a hundredth.
+  const rounded =
+    bound === 'min' ? Math.floor(ratio * 100 + 1e-9) / 100 : Math.ceil(ratio * 100 - 1e-9) / 100;
+  return fmt(rounded, 2);
 }
