@@ -1,14 +1,8 @@
 import type { Tracer } from '@opentelemetry/api';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { type Logger, type LogLine, recordingLogger, silentLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createTracing, type Env, ensureProcessContext, noopTracer } from './tracing.ts';
+import { createTracing, type Env, ensureProcessContext, noopTracer, sdkTrace } from './tracing.ts';
 
 export { spanExemplar } from './active-span.ts';
 export {
@@ -118,6 +112,8 @@ export interface RecordingTelemetry extends Telemetry {
  */
 export function recordingTelemetry(): RecordingTelemetry {
   ensureProcessContext();
+  const { AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } =
+    sdkTrace();
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     sampler: new AlwaysOnSampler(),

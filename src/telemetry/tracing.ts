@@ -3,20 +3,8 @@ import { createRequire } from 'node:module';
 import type * as Grpc from '@grpc/grpc-js';
 import { ProxyTracerProvider, type Tracer } from '@opentelemetry/api';
 import type * as OtlpGrpc from '@opentelemetry/exporter-trace-otlp-grpc';
-import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  ParentBasedSampler,
-  type Sampler,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+import type * as Resources from '@opentelemetry/resources';
+import type * as SdkTrace from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_SERVICE_INSTANCE_ID,
   ATTR_SERVICE_NAME,
@@ -62,6 +50,20 @@ export { recordError, type WithSpanOptions, withSpan } from './spans.ts';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The tracing SDK, loaded on first use: a node with tracing off never loads it. Loaded, it held
+ * ~4 MB of heap that every full collection marks again, a visible share of the wire's CPU
+ * (bench/wire). The OpenTelemetry API keeps its state in process-wide symbols, so these CommonJS
+ * builds work with the API and context the rest of the code imports.
+ */
+export function sdkTrace(): typeof SdkTrace {
+  return require('@opentelemetry/sdk-trace-base') as typeof SdkTrace;
+}
+
+function resources(): typeof Resources {
+  return require('@opentelemetry/resources') as typeof Resources;
+}
+
 export interface TracingOptions {
   serviceName: string;
   /** The node's peer id: tells apart the nodes that share a service name (and maybe a process). */
@@ -102,7 +104,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   const config = parsed.value;
   if (!config.enabled) return { tracer: noopTracer(), enabled: false, shutdown: async () => {} };
   ensureProcessContext();
-  const provider = new BasicTracerProvider({
+  const provider = new (sdkTrace().BasicTracerProvider)({
     resource: nodeResource(opts, config.resourceAttributes),
     sampler: samplerFrom(config.sampler),
     spanProcessors: config.exporters.map((name) => spanProcessorFor(name, config)),
@@ -132,7 +134,8 @@ export function noopTracer(): Tracer {
  * except `service.instance.id`, which is always the node's peer id: in-process clusters share one
  * environment, and their nodes must stay apart.
  */
-function nodeResource(opts: TracingOptions, fromEnv: Record<string, string>): Resource {
+function nodeResource(opts: TracingOptions, fromEnv: Record<string, string>): Resources.Resource {
+  const { defaultResource, resourceFromAttributes } = resources();
   return defaultResource().merge(
     resourceFromAttributes({
       [ATTR_SERVICE_NAME]: opts.serviceName,
@@ -143,7 +146,9 @@ function nodeResource(opts: TracingOptions, fromEnv: Record<string, string>): Re
   );
 }
 
-function samplerFrom(config: SamplerConfig): Sampler {
+function samplerFrom(config: SamplerConfig): SdkTrace.Sampler {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } =
+    sdkTrace();
   const root =
     config.root === 'always_on'
       ? new AlwaysOnSampler()
@@ -155,14 +160,15 @@ function samplerFrom(config: SamplerConfig): Sampler {
 
 type EnabledConfig = Extract<TracingEnvConfig, { enabled: true }>;
 
-function spanProcessorFor(name: 'otlp' | 'console', config: EnabledConfig): SpanProcessor {
+function spanProcessorFor(name: 'otlp' | 'console', config: EnabledConfig): SdkTrace.SpanProcessor {
+  const { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor } = sdkTrace();
   // Console output is for a developer watching spans go by: export each one as it ends.
   if (name === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
   return new BatchSpanProcessor(otlpExporter(config.otlp), config.batch);
 }
 
 /** The OTLP gRPC exporter, loaded only when used (it brings in grpc-js). */
-function otlpExporter(otlp: OtlpConfig): SpanExporter {
+function otlpExporter(otlp: OtlpConfig): SdkTrace.SpanExporter {
   const grpc = require('@grpc/grpc-js') as typeof Grpc;
   const { OTLPTraceExporter } =
     require('@opentelemetry/exporter-trace-otlp-grpc') as typeof OtlpGrpc;
