@@ -6,11 +6,12 @@ import {
   HelloSchema,
   RefuseReason,
 } from './gen/meshkeeper/wire/v1/handshake_pb.ts';
+import { encodeDelimited } from './messages.ts';
 
 /**
  * Pure handshake rules (DESIGN §3): what a Hello must say, how a version is chosen, what a
  * reply may contain, and which of two connections to one peer survives a simultaneous open.
- * The transport performs the exchange; this module only decides.
+ * The transport performs the exchange; this module decides, and encodes the replies.
  */
 
 /** Versions of handshake + mux this build speaks, preferred first. */
@@ -129,6 +130,22 @@ export function replyMessage(decision: Decision): HandshakeReply {
         },
   });
 }
+
+/**
+ * `decision` as the length-prefixed reply it is sent as. An Accept is the same bytes for every
+ * connection of a version (one of the few we speak), so those are encoded once.
+ */
+export function encodeReply(decision: Decision): Uint8Array {
+  if (!decision.accept) return encodeDelimited(HandshakeReplySchema, replyMessage(decision));
+  let bytes = acceptBytes.get(decision.version);
+  if (bytes === undefined) {
+    bytes = encodeDelimited(HandshakeReplySchema, replyMessage(decision));
+    if (WIRE_VERSIONS.includes(decision.version)) acceptBytes.set(decision.version, bytes);
+  }
+  return bytes;
+}
+
+const acceptBytes = new Map<number, Uint8Array>();
 
 export interface HelloFields {
   network: string;

@@ -24,11 +24,11 @@ import {
 } from './gen/meshkeeper/wire/v1/handshake_pb.ts';
 import {
   type Decision,
+  encodeReply,
   helloMessage,
   MAX_HANDSHAKE_MESSAGE_BYTES,
   type Refusal,
   readReply,
-  replyMessage,
   WIRE_VERSIONS,
 } from './handshake.ts';
 import { HandshakeReader } from './handshake-reader.ts';
@@ -399,7 +399,7 @@ export class Transport {
       theirHello,
       reading.version,
     );
-    const confirmation = encodeDelimited(HandshakeReplySchema, replyMessage(decision));
+    const confirmation = encodeReply(decision);
     if (!decision.accept || entry === undefined) {
       this.#send(socket, confirmation);
       socket.end();
@@ -524,13 +524,7 @@ export class Transport {
       { 'meshkeeper.peer_id': peerId, 'meshkeeper.direction': 'inbound' },
       async () => {
         const { decision, entry } = this.#admit('inbound', peerId, address.host, hello, undefined);
-        this.#send(
-          socket,
-          concatBytes(
-            this.#helloBytes(undefined, false),
-            encodeDelimited(HandshakeReplySchema, replyMessage(decision)),
-          ),
-        );
+        this.#send(socket, concatBytes(this.#helloBytes(undefined, false), encodeReply(decision)));
         if (!decision.accept || entry === undefined) {
           socket.end();
           const refusal = refusalOf(decision);
