@@ -107,7 +107,7 @@ async function createClient(opts: ClientOptions) {
       socket.on('session', (ticket: Buffer) => {
         session = ticket;
       });
-      const proven = once(socket, 'data');
+      const proven = provenByServer(socket);
       await once(socket, 'secureConnect');
       const resumed = socket.isSessionReused();
       if (!resumed) checkServer(socket, opts.server.id);
@@ -126,6 +126,24 @@ async function createClient(opts: ClientOptions) {
     },
     close: async () => {},
   };
+}
+
+/** Resolves on the server's first byte; rejects if the server closes or fails first. */
+function provenByServer(socket: tls.TLSSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', done);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onData = (): void => done();
+    const onClose = (): void => done(new Error('the server closed before proving the client'));
+    socket.once('data', onData);
+    socket.once('close', onClose);
+    socket.once('error', done);
+  });
 }
 
 function checkServer(socket: tls.TLSSocket, expected: string): void {
