@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { activeSpanIds } from '../../../src/telemetry/active-span.ts';
 import {
   createLogger,
   createTelemetry,
+  ensureProcessContext,
+  extractContext,
   noopTelemetry,
   observe,
   recordingTelemetry,
@@ -33,6 +36,33 @@ test('noop telemetry: logs nothing and spans record nothing', async () => {
   const t = noopTelemetry();
   t.log.error('not written anywhere');
   await withSpan(t.tracer, 'x', {}, (span) => assert.equal(span.isRecording(), false));
+});
+
+test('withSpan, tracing off: fn runs as is, its result and its errors come through', async () => {
+  const t = noopTelemetry();
+  assert.equal(await withSpan(t.tracer, 'x', {}, () => 42), 42);
+  await assert.rejects(
+    withSpan(t.tracer, 'x', {}, () => {
+      throw new Error('sync throw');
+    }),
+    /sync throw/,
+  );
+  await assert.rejects(
+    withSpan(t.tracer, 'x', {}, async () => Promise.reject(new Error('async reject'))),
+    /async reject/,
+  );
+});
+
+test('withSpan, tracing off, under a remote parent: the parent stays current inside fn', async () => {
+  ensureProcessContext();
+  const t = noopTelemetry();
+  const traceId = '0af7651916cd76916cd76916cd769162';
+  const parent = extractContext(`00-${traceId}-b7ad6b7169203331-01`);
+  await withSpan(t.tracer, 'wire.handshake', { parent }, (span) => {
+    // The no-op span carries the remote ids, so log lines inside still point at the trace.
+    assert.equal(span.spanContext().traceId, traceId);
+    assert.equal(activeSpanIds()?.trace_id, traceId);
+  });
 });
 
 test('observe: inside a sampled span the histogram keeps it as exemplar; outside, none', async () => {
