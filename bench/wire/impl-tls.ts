@@ -108,6 +108,8 @@ async function createClient(opts: ClientOptions) {
         session = ticket;
       });
       const proven = provenByServer(socket);
+      // Awaited below; a dial failing before that must not leave it rejected and unhandled.
+      proven.catch(() => {});
       await once(socket, 'secureConnect');
       const resumed = socket.isSessionReused();
       if (!resumed) checkServer(socket, opts.server.id);

@@ -106,6 +106,10 @@ export class HotCounter<L extends string> {
     const counted = cell;
     return {
       add: (value) => {
+        // Checked here, at the caller: a bad value kept pending would fail every later scrape.
+        if (!Number.isFinite(value) || value < 0) {
+          throw new RangeError(`counter increment must be a finite number ≥ 0, got ${value}`);
+        }
         counted.pending += value;
       },
     };

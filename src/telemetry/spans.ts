@@ -23,10 +23,10 @@ export interface WithSpanOptions {
  * throw or rejection is recorded on the span, which gets status ERROR and `error.type` (the
  * error's `code`, else its name), and is rethrown. The span always ends.
  *
- * With tracing off and no parent, the span is the invalid no-op span: making it current changes
- * nothing (no ids to log, children are roots either way) and recording on it does nothing, so
- * `fn` runs as it is, without a context switch or a promise around it (the wire's hot path opens
- * three spans per dial).
+ * With tracing off and no span to continue, the span is the invalid no-op span: when the parent
+ * is the current context, making it current changes nothing (no ids to log, children are roots
+ * either way) and recording on it does nothing, so `fn` runs as it is, without a context switch
+ * or a promise around it (the wire's hot path opens three spans per dial).
  */
 export async function withSpan<T>(
   tracer: Tracer,
@@ -34,9 +34,10 @@ export async function withSpan<T>(
   opts: WithSpanOptions,
   fn: (span: Span) => T | Promise<T>,
 ): Promise<T> {
-  const parent = opts.parent ?? context.active();
+  const active = context.active();
+  const parent = opts.parent ?? active;
   const span = tracer.startSpan(name, { attributes: opts.attributes, kind: opts.kind }, parent);
-  if (!isSpanContextValid(span.spanContext())) return fn(span);
+  if (parent === active && !isSpanContextValid(span.spanContext())) return fn(span);
   return context.with(trace.setSpan(parent, span), async () => {
     try {
       return await fn(span);

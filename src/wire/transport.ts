@@ -143,10 +143,8 @@ export class Transport {
   #localAddress: string | undefined;
   readonly #byteCells = new Map<number, CounterCell>();
   readonly #handshakeBytesOut: CounterCell;
-  #helloCache: { advertisedAddress: string | undefined; bytes: Map<boolean, Uint8Array> } = {
-    advertisedAddress: undefined,
-    bytes: new Map(),
-  };
+  /** Encoded Hellos without a traceparent, by their fields; never changed once made. */
+  readonly #helloCache = new Map<string, Uint8Array>();
 
   constructor(opts: TransportOptions) {
     this.#opts = opts;
@@ -411,6 +409,11 @@ export class Transport {
     // that every time: ~5 % of a dial's CPU in bench/wire's connect-and-close loop.
     try {
       await this.#sendWritten(socket, confirmation);
+      // Node also reports a write as done when the socket was destroyed after taking it (the
+      // handshake timeout, a reset): that dial has failed.
+      if (socket.destroyed) {
+        throw new WireError('connection_closed', 'connection closed during the handshake');
+      }
     } catch (error) {
       this.#table.release(entry);
       throw error;
@@ -668,8 +671,8 @@ export class Transport {
   }
 
   /**
-   * Our Hello, encoded. Without a traceparent it is the same bytes for every connection until the
-   * advertised address changes, so those are encoded once (two variants: wants connections or not).
+   * Our Hello, encoded. Without a traceparent it is the same bytes for every connection, so those
+   * are encoded once per set of fields.
    */
   #helloBytes(traceparent: string | undefined, wantsConnections: boolean): Uint8Array {
     const { network, advertisedAddress, privateNode, peerSharing } = this.#opts;
@@ -686,13 +689,13 @@ export class Transport {
         }),
       );
     if (traceparent !== undefined) return encode();
-    if (this.#helloCache.advertisedAddress !== advertisedAddress) {
-      this.#helloCache = { advertisedAddress, bytes: new Map() };
-    }
-    const cached = this.#helloCache.bytes.get(wantsConnections);
+    const key = `${network}\u0000${advertisedAddress}\u0000${privateNode}${peerSharing}${wantsConnections}`;
+    const cached = this.#helloCache.get(key);
     if (cached !== undefined) return cached;
     const bytes = encode();
-    this.#helloCache.bytes.set(wantsConnections, bytes);
+    // Two entries in practice (wants connections or not); a bound all the same.
+    if (this.#helloCache.size >= 8) this.#helloCache.clear();
+    this.#helloCache.set(key, bytes);
     return bytes;
   }
 
@@ -707,7 +710,13 @@ export class Transport {
     return new Promise((resolve, reject) => {
       socket.write(bytes, (error) => {
         if (error == null) resolve();
-        else reject(new WireError('connection_closed', `handshake write failed: ${error.message}`));
+        else {
+          reject(
+            new WireError('connection_closed', `handshake write failed: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        }
       });
     });
   }

@@ -35,3 +35,16 @@ test('hot counter: a label set appears at 0 when its cell is made; bad labels fa
     /Added label "nope" is not included in initial labelset/,
   );
 });
+
+test('hot counter: a negative or non-finite increment fails at the caller, scrapes stay whole', async () => {
+  const { metrics } = noopTelemetry();
+  const cell = metrics.bytes.cell({ direction: 'in', protocol: 'handshake' });
+  cell.add(5);
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => cell.add(bad), RangeError);
+  }
+  assert.match(
+    await metrics.registry.metrics(),
+    /meshkeeper_bytes_total\{direction="in",protocol="handshake"\} 5/,
+  );
+});

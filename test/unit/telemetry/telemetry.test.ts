@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { activeSpanIds } from '../../../src/telemetry/active-span.ts';
 import {
   createLogger,
@@ -63,6 +64,19 @@ test('withSpan, tracing off, under a remote parent: the parent stays current ins
     assert.equal(span.spanContext().traceId, traceId);
     assert.equal(activeSpanIds()?.trace_id, traceId);
   });
+});
+
+test('withSpan, tracing off: an explicit parent other than the current context is honoured', async () => {
+  ensureProcessContext();
+  const t = noopTelemetry();
+  const traceId = '0af7651916cd76916cd76916cd769162';
+  const remote = extractContext(`00-${traceId}-b7ad6b7169203331-01`);
+  await context.with(remote, () =>
+    // ROOT_CONTEXT detaches from the remote span that is current: nothing inside points at it.
+    withSpan(t.tracer, 'detached', { parent: ROOT_CONTEXT }, () => {
+      assert.equal(activeSpanIds(), undefined);
+    }),
+  );
 });
 
 test('observe: inside a sampled span the histogram keeps it as exemplar; outside, none', async () => {

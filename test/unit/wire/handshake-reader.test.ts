@@ -69,3 +69,37 @@ test('handshake reader: an undecodable message is decode_error', async () => {
     return true;
   });
 });
+
+test('handshake reader: a message larger than the pause threshold still completes', async () => {
+  const socket = new PassThrough({ highWaterMark: 1024 });
+  const reader = new HandshakeReader(socket, 1024);
+  const big = encodeDelimited(
+    HelloSchema,
+    create(HelloSchema, { network: 'n', advertisedAddress: 'a'.repeat(8 * 1024) }),
+  );
+  for (let at = 0; at < big.length; at += 512) socket.write(big.subarray(at, at + 512));
+  const hello = await reader.next(HelloSchema, 16 * 1024);
+  assert.equal(hello.advertisedAddress.length, 8 * 1024);
+});
+
+test('handshake reader: a socket paused before the handshake is read all the same', async () => {
+  const socket = new PassThrough();
+  socket.pause();
+  const reader = new HandshakeReader(socket);
+  socket.write(hello);
+  assert.equal((await reader.next(HelloSchema, 1024)).network, 'n');
+});
+
+test('handshake reader: released after the peer ended, leftovers are dropped without an error', async () => {
+  const socket = new PassThrough();
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  const reader = new HandshakeReader(socket);
+  socket.end(Buffer.concat([hello, Buffer.from('frames, then the peer hung up')]));
+  await reader.next(HelloSchema, 1024);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(socket.readableEnded, true);
+  reader.release();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(errors, []);
+});
