@@ -527,7 +527,10 @@ export class Transport {
       { 'meshkeeper.peer_id': peerId, 'meshkeeper.direction': 'inbound' },
       async () => {
         const { decision, entry } = this.#admit('inbound', peerId, address.host, hello, undefined);
-        this.#send(socket, concatBytes(this.#helloBytes(undefined, false), encodeReply(decision)));
+        this.#send(
+          socket,
+          Buffer.concat([this.#helloBytes(undefined, false), encodeReply(decision)]),
+        );
         if (!decision.accept || entry === undefined) {
           socket.end();
           const refusal = refusalOf(decision);
@@ -699,16 +702,15 @@ export class Transport {
     return bytes;
   }
 
-  #send(socket: tls.TLSSocket, bytes: Uint8Array): void {
-    socket.write(bytes);
+  #send(socket: tls.TLSSocket, bytes: Uint8Array, written?: (error?: Error | null) => void): void {
+    socket.write(bytes, written);
     this.#handshakeBytesOut.add(bytes.length);
   }
 
   /** Sends `bytes`; resolves once the socket has written them, rejects if it cannot. */
   #sendWritten(socket: tls.TLSSocket, bytes: Uint8Array): Promise<void> {
-    this.#handshakeBytesOut.add(bytes.length);
     return new Promise((resolve, reject) => {
-      socket.write(bytes, (error) => {
+      this.#send(socket, bytes, (error) => {
         if (error == null) resolve();
         else {
           reject(
@@ -871,13 +873,6 @@ interface RemoteAddress {
 
 function remoteOf(socket: net.Socket): RemoteAddress {
   return { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function optionalPoint(point: string | undefined): { point?: string } {

@@ -3,10 +3,19 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { WireError } from '../../../src/wire/errors.ts';
+import { WireError, type WireErrorCode } from '../../../src/wire/errors.ts';
 import { HelloSchema } from '../../../src/wire/gen/meshkeeper/wire/v1/handshake_pb.ts';
 import { HandshakeReader } from '../../../src/wire/handshake-reader.ts';
 import { encodeDelimited } from '../../../src/wire/messages.ts';
+
+/** `read` rejects with a WireError of `code`. */
+function rejectsWith(read: Promise<unknown>, code: WireErrorCode): Promise<void> {
+  return assert.rejects(read, (error: unknown) => {
+    assert.ok(error instanceof WireError);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
 
 const hello = encodeDelimited(HelloSchema, create(HelloSchema, { network: 'n', versions: [1] }));
 
@@ -39,11 +48,7 @@ test('handshake reader: a flood is paused above the threshold, so the writer see
   assert.ok(accepted < 64, `the writer was held back after ${accepted} chunks`);
   await reader.next(HelloSchema, 1024);
   // The junk announces a 1 GiB message (0x41414141 bytes): over any limit, a typed error.
-  await assert.rejects(reader.next(HelloSchema, 1024), (error: unknown) => {
-    assert.ok(error instanceof WireError);
-    assert.equal(error.code, 'protocol_violation');
-    return true;
-  });
+  await rejectsWith(reader.next(HelloSchema, 1024), 'protocol_violation');
 });
 
 test('handshake reader: the peer ending mid-message is connection_closed, also for later reads', async () => {
@@ -51,11 +56,7 @@ test('handshake reader: the peer ending mid-message is connection_closed, also f
   const reader = new HandshakeReader(socket);
   socket.end(hello.subarray(0, 6));
   for (let i = 0; i < 2; i++) {
-    await assert.rejects(reader.next(HelloSchema, 1024), (error: unknown) => {
-      assert.ok(error instanceof WireError);
-      assert.equal(error.code, 'connection_closed');
-      return true;
-    });
+    await rejectsWith(reader.next(HelloSchema, 1024), 'connection_closed');
   }
 });
 
@@ -63,11 +64,7 @@ test('handshake reader: an undecodable message is decode_error', async () => {
   const socket = new PassThrough();
   const reader = new HandshakeReader(socket);
   socket.write(Buffer.from([0, 0, 0, 2, 0xff, 0xff]));
-  await assert.rejects(reader.next(HelloSchema, 1024), (error: unknown) => {
-    assert.ok(error instanceof WireError);
-    assert.equal(error.code, 'decode_error');
-    return true;
-  });
+  await rejectsWith(reader.next(HelloSchema, 1024), 'decode_error');
 });
 
 test('handshake reader: a message larger than the pause threshold still completes', async () => {
