@@ -38,7 +38,12 @@ test('too_many: an over-connected node closes non-trusted victims down to maxTar
     (l) => l.event === 'maintenance_ended' && l.motive === 'too_many' && Number(l.closed) > 0,
     30_000,
   );
-  assert.ok(Number(cycle.after) <= 4, `after the cycle: ${cycle.after}`);
+  // The cycle closes down to maxTarget what it counted; a trusted peer admitted while it ran
+  // (both start together) may leave `after` above it — the next check waits for that to settle.
+  assert.ok(
+    Number(cycle.before) - Number(cycle.closed) <= 4,
+    `cycle: before ${cycle.before}, closed ${cycle.closed}, after ${cycle.after}`,
+  );
   const status = await until(
     () => xs.status(),
     (s) => s.established <= s.band.maxTarget,
