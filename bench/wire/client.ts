@@ -32,6 +32,8 @@ export interface ClientSpec {
   warmup: number;
   bytes: number;
   chunkBytes: number;
+  /** First three octets of this run's client addresses, e.g. `127.32.7`: fresh for every run. */
+  clientNet: string;
 }
 
 export interface SetupResult {
@@ -61,7 +63,7 @@ const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 /** Each client dials from its own loopback address, as distinct peers do. */
 function localHost(index: number): string {
-  return `127.0.31.${1 + (index % 254)}`;
+  return `${spec.clientNet}.${1 + (index % 254)}`;
 }
 
 function clients(count: number): Promise<BenchClient[]> {

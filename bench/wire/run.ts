@@ -54,7 +54,7 @@ const plan: Plan = {
   warmup: Number(flags.warmup),
 };
 
-/** Servers live on 127.0.30.x, one address per implementation (clients use 127.0.31.x). */
+/** Servers live on 127.0.30.x, one address per implementation (clients: a fresh 127.32+.x.0/24 per run). */
 function serverHost(impl: ImplName, forMemory: boolean): string {
   return `127.0.30.${(forMemory ? 11 : 1) + IMPLS.indexOf(impl)}`;
 }
