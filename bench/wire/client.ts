@@ -8,17 +8,22 @@ import {
 } from './endpoint.ts';
 
 /*
- * The client process of bench/wire: one task against a server process, its result as one JSON
- * line on stdout. Clients (identities) are created before anything is timed.
+ * The client process of bench/wire: one task against a server process, answering in JSON lines
+ * on stdout. Clients (identities) are created before anything is timed.
  *
  *   node bench/wire/client.ts '<ClientSpec as JSON>'
  *
- * - setup: `lanes` clients, each dialing and closing one connection at a time, until `count`
- *   connections are done (after `warmup` untimed ones per lane) → SetupResult.
- * - throughput: one connection, `bytes` pushed in `chunkBytes` writes → ThroughputResult.
+ * - setup: `lanes` clients, each having dialed and closed `warmup` untimed connections, then
+ *   `{"ready":true}`; each line `N` read from stdin is a block: the lanes dial and close one
+ *   connection at a time until N are done → Block (`done` = connections).
+ * - throughput: one connection, then `{"ready":true}`; each line `N` pushes N bytes in
+ *   `chunkBytes` writes and waits for the server's acknowledgement → Block (`done` = bytes).
  * - hold: `warmup` connections opened and closed, then `{"warm":true}`; on a `go` line from
  *   stdin, `count` clients open one connection each, `lanes` at a time → HoldResult; the
  *   connections stay open until stdin ends.
+ *
+ * Blocks let the bench interleave implementations: a busy moment of this shared machine then
+ * slows all of them alike instead of whichever ran at that moment.
  */
 
 export interface ClientSpec {
@@ -30,24 +35,20 @@ export interface ClientSpec {
   count: number;
   lanes: number;
   warmup: number;
-  bytes: number;
   chunkBytes: number;
   /** First three octets of this run's client addresses, e.g. `127.32.7`: fresh for every run. */
   clientNet: string;
 }
 
-export interface SetupResult {
-  connections: number;
+/** One block of work, timed in this process. */
+export interface Block {
+  /** Connections set up (setup) or bytes acknowledged (throughput). */
+  done: number;
   failed: number;
+  /** Setup: connections whose TLS session was resumed. */
   resumed: number;
   wallMs: number;
-  /** User + system CPU of this process per connection. */
-  cpuMsPerConnection: number;
-}
-
-export interface ThroughputResult {
-  bytes: number;
-  wallMs: number;
+  /** User + system CPU of this process over the block. */
   cpuMs: number;
 }
 
@@ -104,7 +105,25 @@ function cpuMs(): number {
   return (user + system) / 1000;
 }
 
-async function setup(): Promise<SetupResult> {
+/** Prints `{"ready":true}`, then runs a block per line of stdin until it ends. */
+async function blocks(run: (size: number) => Promise<Omit<Block, 'wallMs' | 'cpuMs'>>) {
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  for (let line = await stdin.next(); line.done !== true; line = await stdin.next()) {
+    const size = Number(line.value);
+    if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`bad block size ${line.value}`);
+    const cpuBefore = cpuMs();
+    const started = performance.now();
+    const counts = await run(size);
+    const block: Block = {
+      ...counts,
+      wallMs: performance.now() - started,
+      cpuMs: cpuMs() - cpuBefore,
+    };
+    process.stdout.write(`${JSON.stringify(block)}\n`);
+  }
+}
+
+async function setup(): Promise<void> {
   const lanes = await clients(spec.lanes);
   const cycle = async (client: BenchClient): Promise<BenchConnection> => {
     const connection = await client.connect();
@@ -114,37 +133,33 @@ async function setup(): Promise<SetupResult> {
   await inLanes(spec.lanes, spec.warmup * spec.lanes, async (lane) => {
     await cycle(at(lanes, lane));
   });
-  const result = { connections: 0, failed: 0, resumed: 0 };
-  const cpuBefore = cpuMs();
-  const started = performance.now();
-  await inLanes(spec.lanes, spec.count, async (lane) => {
-    try {
-      const connection = await cycle(at(lanes, lane));
-      result.connections++;
-      if (connection.resumed) result.resumed++;
-    } catch {
-      result.failed++;
-    }
+  await blocks(async (size) => {
+    const counts = { done: 0, failed: 0, resumed: 0 };
+    await inLanes(spec.lanes, size, async (lane) => {
+      try {
+        const connection = await cycle(at(lanes, lane));
+        counts.done++;
+        if (connection.resumed) counts.resumed++;
+      } catch {
+        counts.failed++;
+      }
+    });
+    return counts;
   });
-  const wallMs = performance.now() - started;
-  const cpuMsPerConnection = (cpuMs() - cpuBefore) / Math.max(1, result.connections);
   await Promise.all(lanes.map((client) => client.close()));
-  return { ...result, wallMs, cpuMsPerConnection };
 }
 
-async function throughput(): Promise<ThroughputResult> {
+async function throughput(): Promise<void> {
   const [client] = await clients(1);
   if (client === undefined) throw new Error('no client');
   const connection = await client.connect();
   const chunk = new Uint8Array(spec.chunkBytes).fill(0x5a);
-  const cpuBefore = cpuMs();
-  const started = performance.now();
-  await connection.push(spec.bytes, chunk);
-  const wallMs = performance.now() - started;
-  const result = { bytes: spec.bytes, wallMs, cpuMs: cpuMs() - cpuBefore };
+  await blocks(async (size) => {
+    await connection.push(size, chunk);
+    return { done: size, failed: 0, resumed: 0 };
+  });
   await connection.close();
   await client.close();
-  return result;
 }
 
 async function hold(): Promise<HoldResult> {
@@ -175,7 +190,10 @@ function at<T>(items: readonly T[], index: number): T {
   return item;
 }
 
-const run = { setup, throughput, hold }[spec.task];
-process.stdout.write(`${JSON.stringify(await run())}\n`);
-if (spec.task === 'hold') while (!(await stdin.next()).done) {}
+if (spec.task === 'hold') {
+  process.stdout.write(`${JSON.stringify(await hold())}\n`);
+  while (!(await stdin.next()).done) {}
+} else {
+  await { setup, throughput }[spec.task]();
+}
 process.exit(0);

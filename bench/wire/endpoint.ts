@@ -16,7 +16,7 @@ export interface ServerInfo {
 
 export interface ServerOptions {
   host: string;
-  /** Bytes a throughput stream carries; the server answers one byte once it has them all. */
+  /** The server answers one byte each time a throughput stream has brought this many more. */
   sinkBytes: number;
 }
 
@@ -53,8 +53,8 @@ export interface BenchConnection {
   /** The TLS session was resumed (always false where there is no TLS). */
   readonly resumed: boolean;
   /**
-   * Sends `total` bytes as writes of `chunk` on one stream, waiting for backpressure, and
-   * resolves when the server has acknowledged receiving all of them.
+   * Sends `total` bytes (the server's `sinkBytes`) as writes of `chunk` on one stream, waiting for
+   * backpressure, and resolves when the server has acknowledged receiving all of them.
    */
   push(total: number, chunk: Uint8Array): Promise<void>;
   /** Closes the connection and resolves once it is gone. */
@@ -70,15 +70,14 @@ export interface Implementation {
 export const ACK = new Uint8Array([1]);
 
 /**
- * Counts bytes of one throughput stream and calls `done` once, when `total` have arrived.
+ * Counts bytes of one throughput stream and calls `done` each time another `total` have arrived.
  * Returns the function to feed each received chunk's length.
  */
 export function sinkCounter(total: number, done: () => void): (bytes: number) => void {
   let received = 0;
   return (bytes) => {
-    const before = received;
     received += bytes;
-    if (before < total && received >= total) done();
+    for (; received >= total; received -= total) done();
   };
 }
 

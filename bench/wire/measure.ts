@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { JsonChild } from './child.ts';
-import type { ClientSpec, HoldResult, SetupResult, ThroughputResult } from './client.ts';
+import type { Block, ClientSpec, HoldResult } from './client.ts';
 import type { ImplName, ServerInfo } from './endpoint.ts';
 import type { ServerSpec, Stats } from './server.ts';
 
@@ -19,6 +19,16 @@ export interface Plan {
   chunkBytes: number;
   /** Untimed connections per client before a setup run (JIT, first tickets). */
   warmup: number;
+  /**
+   * Blocks each setup and throughput measurement is cut into; the implementations take turns
+   * block by block.
+   */
+  blocks: number;
+}
+
+/** The server acknowledges each block of a throughput stream. */
+function throughputBlockBytes(plan: Plan): number {
+  return Math.ceil(plan.bytes / plan.blocks);
 }
 
 /** Key-exchange groups: Node's default (post-quantum hybrid first) or the like-for-like one. */
@@ -47,7 +57,7 @@ export class RunningServer {
     plan: Plan,
     nodeFlags: string[] = [],
   ): Promise<RunningServer> {
-    const spec: ServerSpec = { impl, host, sinkBytes: plan.bytes };
+    const spec: ServerSpec = { impl, host, sinkBytes: throughputBlockBytes(plan) };
     const child = new JsonChild(SERVER, spec, ['--expose-gc', ...nodeFlags]);
     const { ready } = await child.next<{ ready: ServerInfo }>();
     return new RunningServer(impl, ready, child);
@@ -88,28 +98,80 @@ function clientSpec(server: RunningServer, plan: Plan, rest: Partial<ClientSpec>
     count: 0,
     lanes: 1,
     warmup: plan.warmup,
-    bytes: plan.bytes,
     chunkBytes: plan.chunkBytes,
     clientNet: freshClientNet(),
     ...rest,
   };
 }
 
-/** Runs one client to completion; the server's CPU over the run comes back beside its result. */
-async function runClient<T>(
-  server: RunningServer,
-  spec: ClientSpec,
-): Promise<{ result: T; serverCpuMs: number; serverProven: number }> {
-  const before = await server.stats();
-  const client = new JsonChild(CLIENT, spec);
-  const result = await client.next<T>();
-  await client.stop();
-  const after = await server.stats();
-  return {
-    result,
-    serverCpuMs: after.cpuMs - before.cpuMs,
-    serverProven: after.authenticated - before.authenticated,
-  };
+/** `total` in `blocks` parts, as even as whole numbers allow. */
+export function blockSizes(total: number, blocks: number): number[] {
+  const n = Math.max(1, Math.min(blocks, total));
+  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+}
+
+interface Tally {
+  done: number;
+  failed: number;
+  resumed: number;
+  wallMs: number;
+  clientCpuMs: number;
+  /** Server CPU over the timed blocks only. */
+  serverCpuMs: number;
+  /** Client identities the server proved over the whole session, warm-up included. */
+  proven: number;
+}
+
+/**
+ * One client process per server, each given `total` units of work (connections, bytes) in
+ * `blocks` blocks. The implementations take turns block by block, and the one that goes first
+ * rotates, so that the load of this shared machine falls on all of them alike.
+ */
+async function interleave(
+  servers: readonly RunningServer[],
+  specOf: (server: RunningServer) => ClientSpec,
+  total: number,
+  blocks: number,
+): Promise<Tally[]> {
+  const before = await Promise.all(servers.map((server) => server.stats()));
+  const clients = servers.map((server) => new JsonChild(CLIENT, specOf(server)));
+  const tallies = servers.map(
+    (): Tally => ({
+      done: 0,
+      failed: 0,
+      resumed: 0,
+      wallMs: 0,
+      clientCpuMs: 0,
+      serverCpuMs: 0,
+      proven: 0,
+    }),
+  );
+  try {
+    await Promise.all(clients.map((client) => client.next<{ ready: true }>()));
+    for (const [round, size] of blockSizes(total, blocks).entries()) {
+      for (let turn = 0; turn < servers.length; turn++) {
+        const i = (round + turn) % servers.length;
+        const [server, client, tally] = [servers[i], clients[i], tallies[i]];
+        if (server === undefined || client === undefined || tally === undefined) continue;
+        const cpuBefore = (await server.stats()).cpuMs;
+        client.send(String(size));
+        const block = await client.next<Block>();
+        tally.serverCpuMs += (await server.stats()).cpuMs - cpuBefore;
+        tally.done += block.done;
+        tally.failed += block.failed;
+        tally.resumed += block.resumed;
+        tally.wallMs += block.wallMs;
+        tally.clientCpuMs += block.cpuMs;
+      }
+    }
+  } finally {
+    await Promise.all(clients.map((client) => client.stop()));
+  }
+  const after = await Promise.all(servers.map((server) => server.stats()));
+  for (const [i, tally] of tallies.entries()) {
+    tally.proven = (after[i]?.authenticated ?? 0) - (before[i]?.authenticated ?? 0);
+  }
+  return tallies;
 }
 
 export interface SetupFigures {
@@ -118,41 +180,46 @@ export interface SetupFigures {
   failed: number;
   resumed: number;
   clientCpuMs: number;
-  /** Server CPU per connection, warm-up connections included. */
   serverCpuMs: number;
   /** Dials of the run, warm-up included, and how many of them the server proved the client of. */
   dialed: number;
   serverProven: number;
 }
 
+/** Setup figures of each server's implementation, measured in interleaved blocks. */
 export async function measureSetup(
-  server: RunningServer,
+  servers: readonly RunningServer[],
   plan: Plan,
   setup: SetupCase,
-): Promise<SetupFigures> {
+): Promise<Map<ImplName, SetupFigures>> {
   const lanes = setup.mode === 'sequential' ? 1 : plan.lanes;
   const count = setup.mode === 'sequential' ? plan.sequential : plan.parallel;
   const warmup = Math.max(2, Math.ceil(plan.warmup / lanes));
-  const spec = clientSpec(server, plan, {
-    task: 'setup',
-    groups: setup.groups === 'default' ? '' : setup.groups,
-    resume: setup.contact === 'resumed',
-    count,
-    lanes,
-    warmup,
-  });
-  const { result, serverCpuMs, serverProven } = await runClient<SetupResult>(server, spec);
-  const dialed = count + warmup * lanes;
-  return {
-    perSecond: (result.connections / result.wallMs) * 1000,
-    connections: result.connections,
-    failed: result.failed,
-    resumed: result.resumed,
-    clientCpuMs: result.cpuMsPerConnection,
-    serverCpuMs: serverCpuMs / dialed,
-    dialed,
-    serverProven,
-  };
+  const specOf = (server: RunningServer) =>
+    clientSpec(server, plan, {
+      task: 'setup',
+      groups: setup.groups === 'default' ? '' : setup.groups,
+      resume: setup.contact === 'resumed',
+      lanes,
+      warmup,
+    });
+  const tallies = await interleave(servers, specOf, count, plan.blocks);
+  const perConnection = (ms: number, done: number) => ms / Math.max(1, done);
+  return new Map(
+    tallies.map((tally, i) => [
+      (servers[i] as RunningServer).impl,
+      {
+        perSecond: (tally.done / tally.wallMs) * 1000,
+        connections: tally.done,
+        failed: tally.failed,
+        resumed: tally.resumed,
+        clientCpuMs: perConnection(tally.clientCpuMs, tally.done),
+        serverCpuMs: perConnection(tally.serverCpuMs, tally.done),
+        dialed: count + warmup * lanes,
+        serverProven: tally.proven,
+      },
+    ]),
+  );
 }
 
 export interface ThroughputFigures {
@@ -162,18 +229,28 @@ export interface ThroughputFigures {
   serverCpuSPerGiB: number;
 }
 
+/** Throughput of each server's implementation, one connection each, in interleaved blocks. */
 export async function measureThroughput(
-  server: RunningServer,
+  servers: readonly RunningServer[],
   plan: Plan,
-): Promise<ThroughputFigures> {
-  const spec = clientSpec(server, plan, { task: 'throughput', warmup: 0 });
-  const { result, serverCpuMs } = await runClient<ThroughputResult>(server, spec);
-  const gib = result.bytes / 2 ** 30;
-  return {
-    mibPerSecond: result.bytes / 2 ** 20 / (result.wallMs / 1000),
-    clientCpuSPerGiB: result.cpuMs / 1000 / gib,
-    serverCpuSPerGiB: serverCpuMs / 1000 / gib,
-  };
+): Promise<Map<ImplName, ThroughputFigures>> {
+  const blockBytes = throughputBlockBytes(plan);
+  const specOf = (server: RunningServer) => clientSpec(server, plan, { task: 'throughput' });
+  const blocks = Math.ceil(plan.bytes / blockBytes);
+  const tallies = await interleave(servers, specOf, blocks * blockBytes, blocks);
+  return new Map(
+    tallies.map((tally, i) => {
+      const gib = tally.done / 2 ** 30;
+      return [
+        (servers[i] as RunningServer).impl,
+        {
+          mibPerSecond: tally.done / 2 ** 20 / (tally.wallMs / 1000),
+          clientCpuSPerGiB: tally.clientCpuMs / 1000 / gib,
+          serverCpuSPerGiB: tally.serverCpuMs / 1000 / gib,
+        },
+      ];
+    }),
+  );
 }
 
 export interface MemoryFigures {

@@ -21,7 +21,8 @@ import { Results } from './results.ts';
  * + Yamux) and a raw mutual TLS 1.3 pair (the ceiling).
  *
  *   npm run bench -- wire [--reps 3 --sequential 500 --parallel 2000 --lanes 16 --idle 1000
- *                       --mib 256 --chunk-kib 64 --warmup 32 --out bench/results/wire.md]
+ *                       --mib 256 --chunk-kib 64 --warmup 32 --blocks 10
+ *                       --out bench/results/wire.md]
  *
  * Smoke run: `--reps 1 --sequential 50 --parallel 200 --idle 100 --mib 16`.
  */
@@ -40,6 +41,7 @@ const { values: flags } = parseArgs({
     mib: { type: 'string', default: '256' },
     'chunk-kib': { type: 'string', default: '64' },
     warmup: { type: 'string', default: '32' },
+    blocks: { type: 'string', default: '10' },
     out: { type: 'string', default: join(ROOT, 'bench/results/wire.md') },
   },
 });
@@ -52,6 +54,7 @@ const plan: Plan = {
   bytes: Number(flags.mib) * 2 ** 20,
   chunkBytes: Number(flags['chunk-kib']) * 1024,
   warmup: Number(flags.warmup),
+  blocks: Number(flags.blocks),
 };
 
 /** Servers live on 127.0.30.x, one address per implementation (clients: a fresh 127.32+.x.0/24 per run). */
@@ -76,8 +79,9 @@ async function repetition(rep: number, results: Results): Promise<void> {
   const serverOf = (impl: ImplName) => servers.get(impl) as RunningServer;
   try {
     for (const setup of SETUP_CASES) {
-      for (const impl of order.filter((i) => runsFor(setup, i))) {
-        const figures = await measureSetup(serverOf(impl), plan, setup);
+      const impls = order.filter((i) => runsFor(setup, i));
+      const measured = await measureSetup(impls.map(serverOf), plan, setup);
+      for (const [impl, figures] of measured) {
         log(
           `rep ${rep + 1} ${setup.mode} ${setup.contact} ${setup.groups} ${impl}: ${figures.perSecond.toFixed(0)} conn/s (${figures.failed} failed, ${figures.resumed} resumed, server proved ${figures.serverProven} of ${figures.dialed} clients)`,
         );
@@ -94,8 +98,8 @@ async function repetition(rep: number, results: Results): Promise<void> {
         record('proven', figures.serverProven);
       }
     }
-    for (const impl of order) {
-      const figures = await measureThroughput(serverOf(impl), plan);
+    const throughput = await measureThroughput(order.map(serverOf), plan);
+    for (const [impl, figures] of throughput) {
       log(`rep ${rep + 1} throughput ${impl}: ${figures.mibPerSecond.toFixed(0)} MiB/s`);
       results.record(onceKey('throughput', impl, 'rate'), rep, figures.mibPerSecond);
       results.record(onceKey('throughput', impl, 'clientCpu'), rep, figures.clientCpuSPerGiB);
@@ -136,6 +140,7 @@ function context(started: Date, loadAtStart: number): Context {
     idle: plan.idle,
     mib: plan.bytes / 2 ** 20,
     chunkKiB: plan.chunkBytes / 1024,
+    blocks: plan.blocks,
     load: `${loadAtStart.toFixed(2)} / ${(loadavg()[0] ?? 0).toFixed(2)}`,
   };
 }
