@@ -66,7 +66,7 @@ export interface Implementation {
   createClient(opts: ClientOptions): Promise<BenchClient>;
 }
 
-/** The server's one-byte answer to a complete throughput stream. */
+/** The server's one-byte answer to each complete block of a throughput stream. */
 export const ACK = new Uint8Array([1]);
 
 /**
@@ -74,6 +74,9 @@ export const ACK = new Uint8Array([1]);
  * Returns the function to feed each received chunk's length.
  */
 export function sinkCounter(total: number, done: () => void): (bytes: number) => void {
+  if (!Number.isSafeInteger(total) || total < 1) {
+    throw new RangeError(`block size must be a positive integer, got ${total}`);
+  }
   let received = 0;
   return (bytes) => {
     received += bytes;

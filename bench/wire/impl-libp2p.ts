@@ -1,7 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import type { Connection, Libp2p, Stream } from '@libp2p/interface';
+import type { Libp2p, Stream } from '@libp2p/interface';
 import { type TCPSocketOptions, tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2pOptions } from 'libp2p';
@@ -90,9 +90,15 @@ async function createClient(opts: ClientOptions) {
   return {
     connect: async (): Promise<BenchConnection> => {
       const connection = await client.dial(target);
+      // One stream for the connection's whole throughput run, as the others use one channel or
+      // socket: a stream per push would add a negotiation each time (and stop at 64 streams).
+      let stream: Promise<Stream> | undefined;
       return {
         resumed: false,
-        push: (total, chunk) => push(connection, total, chunk),
+        push: async (total, chunk) => {
+          stream ??= connection.newStream(PROTOCOL);
+          await push(await stream, total, chunk);
+        },
         close: () => connection.close(),
       };
     },
@@ -102,22 +108,27 @@ async function createClient(opts: ClientOptions) {
   };
 }
 
-async function push(connection: Connection, total: number, chunk: Uint8Array): Promise<void> {
-  const stream = await connection.newStream(PROTOCOL);
-  const acked = firstMessage(stream);
+async function push(stream: Stream, total: number, chunk: Uint8Array): Promise<void> {
+  const acked = nextMessage(stream);
   await writeAll(total, chunk, async (bytes) => {
     if (!stream.send(bytes)) await stream.onDrain();
   });
   await acked;
-  await stream.close();
 }
 
-function firstMessage(stream: Stream): Promise<void> {
+/** Resolves on the stream's next message; rejects if it closes first. */
+function nextMessage(stream: Stream): Promise<void> {
   return new Promise((resolve, reject) => {
-    stream.addEventListener('message', () => resolve(), { once: true });
-    stream.addEventListener('close', (event) => reject(event.error ?? new Error('closed')), {
-      once: true,
-    });
+    const onMessage = (): void => {
+      stream.removeEventListener('close', onClose);
+      resolve();
+    };
+    const onClose = (event: { error?: Error }): void => {
+      stream.removeEventListener('message', onMessage);
+      reject(event.error ?? new Error('closed'));
+    };
+    stream.addEventListener('message', onMessage, { once: true });
+    stream.addEventListener('close', onClose, { once: true });
   });
 }
 

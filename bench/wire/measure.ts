@@ -5,7 +5,10 @@ import type { Block, ClientSpec, HoldResult } from './client.ts';
 import type { ImplName, ServerInfo } from './endpoint.ts';
 import type { ServerSpec, Stats } from './server.ts';
 
-/** One measurement each: a client process against a server process, figures out. */
+/**
+ * The measurements: client processes against server processes, figures out. Setup and
+ * throughput interleave the implementations block by block; memory runs one at a time.
+ */
 
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
 const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
@@ -74,17 +77,19 @@ export class RunningServer {
   }
 }
 
-let clientRuns = 0;
+/** /24s of 127.32.0.0/11 handed out so far, from a random start. */
+let clientRuns = Math.floor(Math.random() * 8192);
 
 /**
- * A /24 of loopback no earlier client run of this process dialed from. A dial bound to an
- * address asks the kernel for a free port of that address, and its search slows as the address's
- * connections in TIME_WAIT (60 s) fill the port range: from ~0.1 ms to ~1.4 ms of system CPU per
- * dial at ~10,000 of them, measured here. Reusing one address across runs made each run pay for
- * the connections of the runs before it, whatever the implementation.
+ * A /24 of loopback for one client run, consecutive from a random start, so neither an earlier
+ * run of this process nor (very likely) a bench run a minute ago dialed from it. A dial bound to
+ * an address asks the kernel for a free port of that address, and its search slows as the
+ * address's connections in TIME_WAIT (60 s) fill the port range: from ~0.1 ms to ~1.4 ms of
+ * system CPU per dial at ~10,000 of them, measured here. Reusing one address across runs made
+ * each run pay for the connections of the runs before it, whatever the implementation.
  */
 function freshClientNet(): string {
-  const run = clientRuns++;
+  const run = clientRuns++ % 8192;
   return `127.${32 + Math.floor(run / 256)}.${run % 256}`;
 }
 
@@ -104,8 +109,9 @@ function clientSpec(server: RunningServer, plan: Plan, rest: Partial<ClientSpec>
   };
 }
 
-/** `total` in `blocks` parts, as even as whole numbers allow. */
+/** `total` in `blocks` parts, as even as whole numbers allow; none for nothing. */
 export function blockSizes(total: number, blocks: number): number[] {
+  if (total <= 0) return [];
   const n = Math.max(1, Math.min(blocks, total));
   return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
 }
@@ -116,16 +122,30 @@ interface Tally {
   resumed: number;
   wallMs: number;
   clientCpuMs: number;
-  /** Server CPU over the timed blocks only. */
+  /** Server CPU from the end of the warm-up to shortly after the last block. */
   serverCpuMs: number;
   /** Client identities the server proved over the whole session, warm-up included. */
   proven: number;
 }
 
 /**
+ * The turn of `turn` in round `round` among `n`: the first of each round rotates, and every
+ * other pass over the rotations goes backwards, so that with up to three implementations (the
+ * bench has three) each follows each other one as often: what one leaves behind, a collection
+ * or a close, lands on all alike.
+ */
+export function turnOrder(round: number, turn: number, n: number): number {
+  const start = round % n;
+  return Math.floor(round / n) % 2 === 0 ? (start + turn) % n : (start - turn + n) % n;
+}
+
+/** What a server does after a block (closes, collections) is still its own: let it finish. */
+const SERVER_SETTLE_MS = 200;
+
+/**
  * One client process per server, each given `total` units of work (connections, bytes) in
- * `blocks` blocks. The implementations take turns block by block, and the one that goes first
- * rotates, so that the load of this shared machine falls on all of them alike.
+ * `blocks` blocks. The implementations take turns block by block (`turnOrder`), so that the load
+ * of this shared machine falls on all of them alike.
  */
 async function interleave(
   servers: readonly RunningServer[],
@@ -148,21 +168,25 @@ async function interleave(
   );
   try {
     await Promise.all(clients.map((client) => client.next<{ ready: true }>()));
+    const warm = await Promise.all(servers.map((server) => server.stats()));
     for (const [round, size] of blockSizes(total, blocks).entries()) {
       for (let turn = 0; turn < servers.length; turn++) {
-        const i = (round + turn) % servers.length;
-        const [server, client, tally] = [servers[i], clients[i], tallies[i]];
-        if (server === undefined || client === undefined || tally === undefined) continue;
-        const cpuBefore = (await server.stats()).cpuMs;
+        const i = turnOrder(round, turn, servers.length);
+        const [client, tally] = [clients[i], tallies[i]];
+        if (client === undefined || tally === undefined) continue;
         client.send(String(size));
         const block = await client.next<Block>();
-        tally.serverCpuMs += (await server.stats()).cpuMs - cpuBefore;
         tally.done += block.done;
         tally.failed += block.failed;
         tally.resumed += block.resumed;
         tally.wallMs += block.wallMs;
         tally.clientCpuMs += block.cpuMs;
       }
+    }
+    await sleep(SERVER_SETTLE_MS);
+    const done = await Promise.all(servers.map((server) => server.stats()));
+    for (const [i, tally] of tallies.entries()) {
+      tally.serverCpuMs = (done[i]?.cpuMs ?? 0) - (warm[i]?.cpuMs ?? 0);
     }
   } finally {
     await Promise.all(clients.map((client) => client.stop()));
@@ -172,6 +196,14 @@ async function interleave(
     tally.proven = (after[i]?.authenticated ?? 0) - (before[i]?.authenticated ?? 0);
   }
   return tallies;
+}
+
+/**
+ * Blocks for a setup run: `plan.blocks`, fewer when a block would give each lane under 8 dials
+ * (lanes left idle would make a parallel run less parallel than it says).
+ */
+function setupBlocks(plan: Plan, count: number, lanes: number): number {
+  return Math.max(1, Math.min(plan.blocks, Math.floor(count / (lanes * 8))));
 }
 
 export interface SetupFigures {
@@ -203,7 +235,7 @@ export async function measureSetup(
       lanes,
       warmup,
     });
-  const tallies = await interleave(servers, specOf, count, plan.blocks);
+  const tallies = await interleave(servers, specOf, count, setupBlocks(plan, count, lanes));
   const perConnection = (ms: number, done: number) => ms / Math.max(1, done);
   return new Map(
     tallies.map((tally, i) => [

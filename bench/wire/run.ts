@@ -45,19 +45,31 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench/results/wire.md') },
   },
 });
-const reps = Number(flags.reps);
+
+/** A flag's value as a whole number ≥ `min`; anything else stops the bench before it starts. */
+function wholeNumber(name: keyof typeof flags, min = 1): number {
+  const text = String(flags[name]);
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    process.stderr.write(`[wire] --${name} must be a whole number ≥ ${min}, got "${text}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const reps = wholeNumber('reps');
 const plan: Plan = {
-  sequential: Number(flags.sequential),
-  parallel: Number(flags.parallel),
-  lanes: Number(flags.lanes),
-  idle: Number(flags.idle),
-  bytes: Number(flags.mib) * 2 ** 20,
-  chunkBytes: Number(flags['chunk-kib']) * 1024,
-  warmup: Number(flags.warmup),
-  blocks: Number(flags.blocks),
+  sequential: wholeNumber('sequential'),
+  parallel: wholeNumber('parallel'),
+  lanes: wholeNumber('lanes'),
+  idle: wholeNumber('idle'),
+  bytes: wholeNumber('mib') * 2 ** 20,
+  chunkBytes: wholeNumber('chunk-kib') * 1024,
+  warmup: wholeNumber('warmup', 0),
+  blocks: wholeNumber('blocks'),
 };
 
-/** Servers live on 127.0.30.x, one address per implementation (clients: a fresh 127.32+.x.0/24 per run). */
+/** Servers live on 127.0.30.x, one address per implementation (clients: measure.ts, 127.32.0.0/11). */
 function serverHost(impl: ImplName, forMemory: boolean): string {
   return `127.0.30.${(forMemory ? 11 : 1) + IMPLS.indexOf(impl)}`;
 }
