@@ -171,20 +171,26 @@ test('jaeger: the admin Maintain trace: admin.Maintain → maintenance.cycle →
   );
   const trace = traces.find((tr) => maintainTrace(tr, extraId) !== undefined) as JaegerTrace;
   const { rpc, cycle, establish, acceptor } = maintainTrace(trace, extraId) as MaintainTrace;
-  assert.equal(parentOf(rpc), undefined, 'the RPC is the root');
-  assert.equal(tag(rpc, 'rpc.method'), 'Maintain');
-  assert.equal(parentOf(cycle), rpc.spanID);
-  assert.equal(tag(cycle, 'meshkeeper.motive'), 'maintain_request');
-  assert.equal(parentOf(establish), cycle.spanID);
-  assert.equal(tag(establish, 'meshkeeper.point'), `${EXTRA}:${P2P_PORT}`);
+  // This test failed once under load without saying why: every check names the trace's shape.
+  const shape = outline(trace);
+  assert.equal(parentOf(rpc), undefined, `the RPC is the root: ${shape}`);
+  assert.equal(tag(rpc, 'rpc.method'), 'Maintain', shape);
+  assert.equal(parentOf(cycle), rpc.spanID, shape);
+  assert.equal(tag(cycle, 'meshkeeper.motive'), 'maintain_request', shape);
+  assert.equal(parentOf(establish), cycle.spanID, shape);
+  assert.equal(tag(establish, 'meshkeeper.point'), `${EXTRA}:${P2P_PORT}`, shape);
   const steps = trace.spans
     .filter((s) => parentOf(s) === establish.spanID && s.operationName.startsWith('wire.'))
     .sort((a, b) => a.startTime - b.startTime)
     .map((s) => s.operationName);
-  assert.deepEqual(steps, ['wire.dial', 'wire.tls', 'wire.handshake']);
+  assert.deepEqual(steps, ['wire.dial', 'wire.tls', 'wire.handshake'], shape);
   const nodeId = peerIds.get(node.host);
-  for (const span of [rpc, cycle, establish]) assert.equal(instanceOf(trace, span), nodeId);
-  assert.equal(instanceOf(trace, acceptor), extraId, 'the dialed node’s handshake is in it');
+  for (const span of [rpc, cycle, establish]) assert.equal(instanceOf(trace, span), nodeId, shape);
+  assert.equal(
+    instanceOf(trace, acceptor),
+    extraId,
+    `the dialed node’s handshake is in it: ${shape}`,
+  );
 });
 
 test('log correlation: a node’s maintenance_started line carries the trace and span ids of its maintenance.cycle span', {
@@ -256,6 +262,18 @@ async function exemplarOf(
     if (sample?.exemplar !== undefined) return { node, exemplar: sample.exemplar };
   }
   return undefined;
+}
+
+/** Each span of `trace` as `operation (motive/point) ← parent operation`, for failure messages. */
+function outline(trace: JaegerTrace): string {
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  return trace.spans
+    .map((s) => {
+      const detail = tag(s, 'meshkeeper.motive') ?? tag(s, 'meshkeeper.point');
+      const parent = byId.get(parentOf(s) ?? '')?.operationName ?? 'root';
+      return `${s.operationName}${detail === undefined ? '' : ` (${detail})`} ← ${parent}`;
+    })
+    .join('; ');
 }
 
 interface MaintainTrace {
