@@ -152,7 +152,7 @@ async function interleave(
   specOf: (server: RunningServer) => ClientSpec,
   total: number,
   blocks: number,
-): Promise<Tally[]> {
+): Promise<Map<ImplName, Tally>> {
   const before = await Promise.all(servers.map((server) => server.stats()));
   const clients = servers.map((server) => new JsonChild(CLIENT, specOf(server)));
   const tallies = servers.map(
@@ -195,7 +195,7 @@ async function interleave(
   for (const [i, tally] of tallies.entries()) {
     tally.proven = (after[i]?.authenticated ?? 0) - (before[i]?.authenticated ?? 0);
   }
-  return tallies;
+  return new Map(servers.map((server, i) => [server.impl, tallies[i] as Tally]));
 }
 
 /**
@@ -237,21 +237,20 @@ export async function measureSetup(
     });
   const tallies = await interleave(servers, specOf, count, setupBlocks(plan, count, lanes));
   const perConnection = (ms: number, done: number) => ms / Math.max(1, done);
-  return new Map(
-    tallies.map((tally, i) => [
-      (servers[i] as RunningServer).impl,
-      {
-        perSecond: (tally.done / tally.wallMs) * 1000,
-        connections: tally.done,
-        failed: tally.failed,
-        resumed: tally.resumed,
-        clientCpuMs: perConnection(tally.clientCpuMs, tally.done),
-        serverCpuMs: perConnection(tally.serverCpuMs, tally.done),
-        dialed: count + warmup * lanes,
-        serverProven: tally.proven,
-      },
-    ]),
-  );
+  return mapValues(tallies, (tally) => ({
+    perSecond: (tally.done / tally.wallMs) * 1000,
+    connections: tally.done,
+    failed: tally.failed,
+    resumed: tally.resumed,
+    clientCpuMs: perConnection(tally.clientCpuMs, tally.done),
+    serverCpuMs: perConnection(tally.serverCpuMs, tally.done),
+    dialed: count + warmup * lanes,
+    serverProven: tally.proven,
+  }));
+}
+
+function mapValues<K, A, B>(map: ReadonlyMap<K, A>, f: (value: A) => B): Map<K, B> {
+  return new Map([...map].map(([key, value]) => [key, f(value)]));
 }
 
 export interface ThroughputFigures {
@@ -270,19 +269,14 @@ export async function measureThroughput(
   const specOf = (server: RunningServer) => clientSpec(server, plan, { task: 'throughput' });
   const blocks = Math.ceil(plan.bytes / blockBytes);
   const tallies = await interleave(servers, specOf, blocks * blockBytes, blocks);
-  return new Map(
-    tallies.map((tally, i) => {
-      const gib = tally.done / 2 ** 30;
-      return [
-        (servers[i] as RunningServer).impl,
-        {
-          mibPerSecond: tally.done / 2 ** 20 / (tally.wallMs / 1000),
-          clientCpuSPerGiB: tally.clientCpuMs / 1000 / gib,
-          serverCpuSPerGiB: tally.serverCpuMs / 1000 / gib,
-        },
-      ];
-    }),
-  );
+  return mapValues(tallies, (tally) => {
+    const gib = tally.done / 2 ** 30;
+    return {
+      mibPerSecond: tally.done / 2 ** 20 / (tally.wallMs / 1000),
+      clientCpuSPerGiB: tally.clientCpuMs / 1000 / gib,
+      serverCpuSPerGiB: tally.serverCpuMs / 1000 / gib,
+    };
+  });
 }
 
 export interface MemoryFigures {
